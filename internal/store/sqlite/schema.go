@@ -1,0 +1,147 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrSchemaTooNew is returned (wrapped) by Open when the database was
+// written by a newer sov whose schema this binary does not know.
+var ErrSchemaTooNew = errors.New("database schema is newer than this sov")
+
+// applicationID marks a SQLite file as a sov metadata store ("sov" and a
+// format number), so that Open refuses other SQLite databases.
+const applicationID = 0x736f7601
+
+// A migration is one step of the schema's history. Step i (0-based) takes
+// the database from user_version i to i+1. Steps are only ever appended:
+// a released step must never change, because databases in the field have
+// already run it.
+type migration struct {
+	name string
+	sql  string
+}
+
+// migrations is the schema's history. Times are UTC unix nanoseconds;
+// digests are "sha256:<hex>" text; names and tags compare bytewise.
+var migrations = []migration{
+	{
+		name: "models and references",
+		sql: `
+PRAGMA application_id = 1936684545;
+
+CREATE TABLE models (
+	digest   TEXT PRIMARY KEY,
+	manifest BLOB NOT NULL,
+	facts    BLOB,
+	source   TEXT NOT NULL,
+	created  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX models_by_created ON models (created, digest);
+
+CREATE TABLE model_blobs (
+	model_digest TEXT NOT NULL REFERENCES models (digest) ON DELETE CASCADE,
+	blob_digest  TEXT NOT NULL,
+	PRIMARY KEY (model_digest, blob_digest)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX model_blobs_by_blob ON model_blobs (blob_digest);
+
+CREATE TABLE refs (
+	name    TEXT NOT NULL,
+	tag     TEXT NOT NULL,
+	digest  TEXT NOT NULL REFERENCES models (digest) ON DELETE CASCADE,
+	updated INTEGER NOT NULL,
+	PRIMARY KEY (name, tag)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX refs_by_digest ON refs (digest);
+`,
+	},
+	{
+		name: "pending records",
+		sql: `
+CREATE TABLE pending (
+	id      TEXT PRIMARY KEY,
+	created INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE pending_blobs (
+	pending_id  TEXT NOT NULL REFERENCES pending (id) ON DELETE CASCADE,
+	blob_digest TEXT NOT NULL,
+	PRIMARY KEY (pending_id, blob_digest)
+) STRICT, WITHOUT ROWID;
+`,
+	},
+}
+
+// migrate brings the database up to len(steps), one transaction per step,
+// recording progress in PRAGMA user_version. It is safe to run from
+// several processes at once: each step re-reads the version inside its
+// (immediate, so exclusive for writers) transaction.
+func migrate(ctx context.Context, db *sql.DB, steps []migration) error {
+	if err := checkForeign(ctx, db); err != nil {
+		return err
+	}
+	for {
+		done, err := migrateOne(ctx, db, steps)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// checkForeign refuses a database that is not (and is not about to become)
+// a sov store: another application's id, or tables but no schema version.
+func checkForeign(ctx context.Context, db *sql.DB) error {
+	var appID, version, tables int
+	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		return err
+	}
+	if appID != 0 && appID != applicationID || appID == 0 && (version != 0 || tables != 0) {
+		return fmt.Errorf("not a sov metadata database (application id %#x, schema version %d)", appID, version)
+	}
+	return nil
+}
+
+// migrateOne applies the next step, if any, and reports whether the schema
+// is now current.
+func migrateOne(ctx context.Context, db *sql.DB, steps []migration) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil || done {
+			tx.Rollback()
+		}
+	}()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, err
+	}
+	switch {
+	case version > len(steps):
+		return false, fmt.Errorf("%w: schema version %d, this sov knows up to %d; upgrade sov", ErrSchemaTooNew, version, len(steps))
+	case version == len(steps):
+		return true, nil
+	}
+	step := steps[version]
+	if _, err := tx.ExecContext(ctx, step.sql); err != nil {
+		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
+	}
+	// PRAGMA takes no parameters; version is an int we formatted.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
+	}
+	return false, nil
+}
