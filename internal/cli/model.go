@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -362,7 +363,7 @@ func printVerify(w interface{ Write([]byte) (int, error) }, rep *vault.VerifyRep
 }
 
 func printInfo(w interface{ Write([]byte) (int, error) }, info *vault.Info) {
-	kv := newTable(w, "", "")
+	kv := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(kv, "%s\t%s\n", k, v)

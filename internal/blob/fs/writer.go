@@ -47,7 +47,10 @@ type writer struct {
 	h    hash.Hash
 	buf  *[]byte // from bufPool, nil until the first write
 	size int64
-	err  error // the first failed write to f; every later call returns it
+	// flushed is how many bytes reached the file, synced how many of them
+	// were handed to startWriteback.
+	flushed, synced int64
+	err             error // the first failed write to f; every later call returns it
 	done bool  // Commit or Cancel was called
 }
 
@@ -75,6 +78,7 @@ func (w *writer) Write(p []byte) (int, error) {
 			}
 			w.h.Write(p) // a hash.Hash never returns an error
 			w.size += int64(len(p))
+			w.wrote(int64(len(p)))
 			return len(p), nil
 		}
 	}
@@ -144,12 +148,28 @@ func (w *writer) flush() error {
 	if w.buf == nil || len(*w.buf) == 0 {
 		return nil
 	}
+	n := len(*w.buf)
 	_, err := w.f.Write(*w.buf)
 	*w.buf = (*w.buf)[:0]
 	if err != nil {
 		return w.fail(err)
 	}
+	w.wrote(int64(n))
 	return nil
+}
+
+// writebackChunk is how much written data accumulates before the writer
+// asks the kernel to start writing it back.
+const writebackChunk = 8 << 20
+
+// wrote records n more bytes in the file and starts their writeback once a
+// chunk has accumulated.
+func (w *writer) wrote(n int64) {
+	w.flushed += n
+	if w.flushed-w.synced >= writebackChunk {
+		startWriteback(w.f, w.synced, w.flushed-w.synced)
+		w.synced = w.flushed
+	}
 }
 
 // fail records the first write error, which ends the writer.
