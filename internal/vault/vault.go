@@ -47,7 +47,7 @@ type Vault struct {
 	mu      sync.RWMutex // in-process counterpart of lock
 	lockMu  sync.Mutex   // guards sharers
 	sharers int
-	now   func() time.Time
+	now     func() time.Time
 
 	// Parallel bounds how many files are hashed at once.
 	Parallel int

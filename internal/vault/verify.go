@@ -25,12 +25,12 @@ const (
 
 // FileCheck is the verification result of one file of a model.
 type FileCheck struct {
-	Path     string        `json:"path"` // "(config)" or "(manifest)" for the model's own metadata
-	Digest   digest.Digest `json:"digest"`
-	Size     int64         `json:"size"`
-	Status   string        `json:"status"`
-	Actual   digest.Digest `json:"actual,omitempty"` // for corrupted files
-	Error    string        `json:"error,omitempty"`
+	Path   string        `json:"path"` // "(config)" or "(manifest)" for the model's own metadata
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
+	Status string        `json:"status"`
+	Actual digest.Digest `json:"actual,omitempty"` // for corrupted files
+	Error  string        `json:"error,omitempty"`
 }
 
 // ModelCheck is the verification result of one model version.

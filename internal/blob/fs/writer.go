@@ -51,7 +51,7 @@ type writer struct {
 	// were handed to startWriteback.
 	flushed, synced int64
 	err             error // the first failed write to f; every later call returns it
-	done bool  // Commit or Cancel was called
+	done            bool  // Commit or Cancel was called
 }
 
 func (w *writer) check() error {
