@@ -1,0 +1,217 @@
+// Package sample chooses the next token from a model's logits: greedy, or
+// sampled with temperature, top-k, top-p and min-p after repetition,
+// frequency and presence penalties, from a seeded generator so that any
+// sampled run can be reproduced.
+//
+// It works on one logits vector at a time and keeps the recent-token
+// history the penalties need. It knows nothing about models or tokenizers.
+package sample
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// Options configure a Sampler. The zero value is greedy decoding.
+type Options struct {
+	// Temperature scales logits; 0 (or below) means greedy: always the most
+	// likely token.
+	Temperature float32
+	// TopK keeps the K most likely tokens (0: all).
+	TopK int
+	// TopP keeps the smallest set of most likely tokens whose probability
+	// adds up to at least P (0 or 1: all).
+	TopP float32
+	// MinP drops tokens whose probability is below MinP times the most
+	// likely token's (0: none).
+	MinP float32
+	// RepeatPenalty divides positive (multiplies negative) logits of tokens
+	// seen in the last RepeatLastN tokens (1 or 0: off).
+	RepeatPenalty float32
+	// FrequencyPenalty subtracts count×penalty, PresencePenalty subtracts
+	// penalty once, for tokens seen in the last RepeatLastN tokens.
+	FrequencyPenalty, PresencePenalty float32
+	// RepeatLastN is how many recent tokens the penalties look at (0: 64).
+	RepeatLastN int
+	// Seed makes sampling reproducible.
+	Seed uint64
+}
+
+// Validate checks the options' ranges.
+func (o Options) Validate() error {
+	switch {
+	case o.TopK < 0:
+		return errors.New("top-k must be ≥ 0")
+	case o.TopP < 0 || o.TopP > 1:
+		return errors.New("top-p must be in [0, 1]")
+	case o.MinP < 0 || o.MinP > 1:
+		return errors.New("min-p must be in [0, 1]")
+	case o.RepeatPenalty < 0:
+		return errors.New("repeat penalty must be ≥ 0")
+	case o.RepeatLastN < 0:
+		return errors.New("repeat-last-n must be ≥ 0")
+	case math.IsNaN(float64(o.Temperature)):
+		return errors.New("temperature is NaN")
+	}
+	return nil
+}
+
+// Sampler picks tokens. It is not safe for concurrent use.
+type Sampler struct {
+	opts    Options
+	rng     *rand.Rand
+	history []int32
+	cands   []candidate // reused between calls
+	counts  map[int32]int
+}
+
+type candidate struct {
+	id    int32
+	logit float32
+	p     float32
+}
+
+// New returns a sampler.
+func New(opts Options) (*Sampler, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("sampling: %w", err)
+	}
+	if opts.RepeatLastN == 0 {
+		opts.RepeatLastN = 64
+	}
+	return &Sampler{
+		opts:   opts,
+		rng:    rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		counts: make(map[int32]int),
+	}, nil
+}
+
+// Accept records a token as part of the text (prompt or generated), for
+// the penalties.
+func (s *Sampler) Accept(id int32) {
+	s.history = append(s.history, id)
+	if n := s.opts.RepeatLastN; len(s.history) > 4*n && n > 0 {
+		s.history = append(s.history[:0], s.history[len(s.history)-n:]...)
+	}
+}
+
+// Greedy reports whether the sampler always takes the most likely token.
+func (s *Sampler) Greedy() bool { return s.opts.Temperature <= 0 }
+
+// Sample returns the next token for logits. It may modify logits (the
+// penalties are applied in place).
+func (s *Sampler) Sample(logits []float32) int32 {
+	s.penalize(logits)
+	if s.Greedy() {
+		return argmax(logits)
+	}
+	c := s.cands[:0]
+	for i, l := range logits {
+		if !math.IsNaN(float64(l)) && !math.IsInf(float64(l), -1) {
+			c = append(c, candidate{id: int32(i), logit: l})
+		}
+	}
+	s.cands = c
+	if len(c) == 0 {
+		return argmax(logits)
+	}
+	// Sorting descending by logit, ties by id, keeps the result independent
+	// of anything but the logits and the seed.
+	sort.Slice(c, func(i, j int) bool {
+		if c[i].logit != c[j].logit {
+			return c[i].logit > c[j].logit
+		}
+		return c[i].id < c[j].id
+	})
+	if k := s.opts.TopK; k > 0 && k < len(c) {
+		c = c[:k]
+	}
+	softmax(c, 1)
+	if p := s.opts.TopP; p > 0 && p < 1 {
+		var cum float32
+		for i := range c {
+			cum += c[i].p
+			if cum >= p {
+				c = c[:i+1]
+				break
+			}
+		}
+	}
+	if m := s.opts.MinP; m > 0 {
+		limit := c[0].p * m
+		n := len(c)
+		for n > 1 && c[n-1].p < limit {
+			n--
+		}
+		c = c[:n]
+	}
+	softmax(c, s.opts.Temperature)
+	r := s.rng.Float32()
+	var cum float32
+	for _, x := range c {
+		cum += x.p
+		if r < cum {
+			return x.id
+		}
+	}
+	return c[len(c)-1].id
+}
+
+// penalize applies the repetition, frequency and presence penalties.
+func (s *Sampler) penalize(logits []float32) {
+	o := s.opts
+	if (o.RepeatPenalty == 0 || o.RepeatPenalty == 1) && o.FrequencyPenalty == 0 && o.PresencePenalty == 0 {
+		return
+	}
+	recent := s.history
+	if len(recent) > o.RepeatLastN {
+		recent = recent[len(recent)-o.RepeatLastN:]
+	}
+	clear(s.counts)
+	for _, id := range recent {
+		s.counts[id]++
+	}
+	for id, n := range s.counts {
+		if id < 0 || int(id) >= len(logits) {
+			continue
+		}
+		l := logits[id]
+		if o.RepeatPenalty != 0 && o.RepeatPenalty != 1 {
+			if l > 0 {
+				l /= o.RepeatPenalty
+			} else {
+				l *= o.RepeatPenalty
+			}
+		}
+		l -= float32(n)*o.FrequencyPenalty + o.PresencePenalty
+		logits[id] = l
+	}
+}
+
+// softmax sets p from logit/temp over c (sorted descending).
+func softmax(c []candidate, temp float32) {
+	max := c[0].logit
+	var sum float64
+	for i := range c {
+		e := math.Exp(float64((c[i].logit - max) / temp))
+		c[i].p = float32(e)
+		sum += e
+	}
+	for i := range c {
+		c[i].p = float32(float64(c[i].p) / sum)
+	}
+}
+
+// argmax returns the index of the largest logit (the lowest index on ties).
+func argmax(logits []float32) int32 {
+	best := 0
+	for i, l := range logits {
+		if l > logits[best] || math.IsNaN(float64(logits[best])) {
+			best = i
+		}
+	}
+	return int32(best)
+}
