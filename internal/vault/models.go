@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"sov.dev/sov/internal/blob"
 	"sov.dev/sov/internal/digest"
+	"sov.dev/sov/internal/filetype"
 	"sov.dev/sov/internal/manifest"
+	"sov.dev/sov/internal/modelinfo"
 	"sov.dev/sov/internal/store"
 )
 
@@ -275,4 +278,33 @@ func (v *Vault) Remove(ctx context.Context, ref string) (*RemoveResult, error) {
 	}
 	sort.Strings(res.Untagged)
 	return res, nil
+}
+
+// WeightsFile returns the local path of a model's main GGUF file (the
+// largest one), for runtimes that memory-map it, and the model's
+// description.
+func (v *Vault) WeightsFile(ctx context.Context, ref string) (string, *Info, error) {
+	info, err := v.Inspect(ctx, ref)
+	if err != nil {
+		return "", nil, err
+	}
+	var best *modelinfo.File
+	for i := range info.Files {
+		f := &info.Files[i]
+		if f.Kind == filetype.KindGGUF && (best == nil || f.Size > best.Size) {
+			best = f
+		}
+	}
+	if best == nil {
+		return "", nil, fmt.Errorf("%s:%s holds no GGUF file (format %q); the engine runs GGUF models", info.Name, info.Tag, info.Format)
+	}
+	p, ok := v.blobs.(blob.Pather)
+	if !ok {
+		return "", nil, errors.New("the blob store does not keep local files")
+	}
+	path, err := p.Path(best.Digest)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w (run `sov model verify`)", best.Path, err)
+	}
+	return path, info, nil
 }
