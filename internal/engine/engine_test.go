@@ -189,3 +189,23 @@ func TestStopWriter(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalDoesNotAllocate(t *testing.T) {
+	m := synthModel(t, "qwen2", "tiny", "Q4_K_M", 1)
+	s, err := m.NewSession(SessionOptions{ContextLen: 256, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Prefill(context.Background(), []int32{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := s.Eval(7); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Eval allocates %v times per token, want 0", allocs)
+	}
+}

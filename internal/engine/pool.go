@@ -4,12 +4,19 @@ import (
 	"sync"
 )
 
+// job is work split over a range: run handles [start, end) on worker w
+// (0 ≤ w < threads), which may use per-worker scratch space.
+type job interface {
+	run(start, end, w int)
+}
+
 // pool is a fixed set of worker goroutines that split ranges of work (the
 // rows of a matrix, the heads of an attention layer) between them. It is
-// created once per model session, so no goroutine is started per
-// operation. Each part of a range is always given to the same worker for a
-// given size, and every element is computed by exactly one worker, so
-// results do not depend on the number of threads.
+// created once per session, so no goroutine is started per operation, and
+// jobs are passed as interfaces to long-lived structs so that dispatching
+// allocates nothing. Each element of a range is computed by exactly one
+// worker with the same arithmetic whatever the split, so results do not
+// depend on the number of threads.
 type pool struct {
 	n     int
 	tasks []chan task
@@ -18,7 +25,7 @@ type pool struct {
 }
 
 type task struct {
-	fn         func(start, end int)
+	j          job
 	start, end int
 }
 
@@ -29,11 +36,11 @@ func newPool(threads int) *pool {
 	p := &pool{n: threads}
 	// Worker 0 is the calling goroutine; the others wait for work.
 	for i := 1; i < threads; i++ {
-		ch := make(chan task)
+		ch := make(chan task, 1)
 		p.tasks = append(p.tasks, ch)
 		go func() {
 			for t := range ch {
-				t.fn(t.start, t.end)
+				t.j.run(t.start, t.end, i)
 				p.wg.Done()
 			}
 		}()
@@ -41,9 +48,9 @@ func newPool(threads int) *pool {
 	return p
 }
 
-// run calls fn over [0, n) split into one contiguous part per worker, with
+// run calls j over [0, n) split into one contiguous part per worker, with
 // part boundaries aligned to align elements, and waits for all of them.
-func (p *pool) run(n, align int, fn func(start, end int)) {
+func (p *pool) run(n, align int, j job) {
 	if align < 1 {
 		align = 1
 	}
@@ -52,21 +59,20 @@ func (p *pool) run(n, align int, fn func(start, end int)) {
 		workers = chunks
 	}
 	if workers <= 1 {
-		fn(0, n)
+		j.run(0, n, 0)
 		return
 	}
 	per := ((n+workers-1)/workers + align - 1) / align * align
-	p.wg.Add(workers - 1)
 	for w := 1; w < workers; w++ {
 		start := w * per
 		end := min(start+per, n)
 		if start >= end {
-			p.wg.Done()
 			continue
 		}
-		p.tasks[w-1] <- task{fn: fn, start: start, end: end}
+		p.wg.Add(1)
+		p.tasks[w-1] <- task{j: j, start: start, end: end}
 	}
-	fn(0, min(per, n))
+	j.run(0, min(per, n), 0)
 	p.wg.Wait()
 }
 

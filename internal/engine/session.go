@@ -5,14 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"sov.dev/sov/internal/gguf"
+	"sov.dev/sov/internal/quant"
 )
 
 // ErrContextFull is wrapped when tokens do not fit in a session's context.
 var ErrContextFull = errors.New("context length exceeded")
 
+// MaxBatch is how many prompt tokens are evaluated together: each weight
+// row is then read from memory once per batch instead of once per token.
+const MaxBatch = 64
+
 // Session is one conversation's state: the KV cache and the tokens in it,
-// plus scratch buffers, so that evaluating a token allocates nothing. It is
-// not safe for concurrent use.
+// plus every buffer evaluation needs, allocated once, so that evaluating
+// tokens allocates nothing. It is not safe for concurrent use.
 type Session struct {
 	m      *Model
 	pool   *pool
@@ -21,10 +28,66 @@ type Session struct {
 
 	kCache, vCache [][]float32 // per layer: ctxLen × HeadsKV × HeadDim
 
-	// scratch
-	x, xb, xb2, q, k, v, att, hb, hb2, logits []float32
-	ropeCos, ropeSin                          []float32
-	invFreq                                   []float64
+	// Per batch row: the residual stream and intermediate values.
+	x, xb, q, k, v, attOut, hb, hb2, tmp matrix
+	// Quantised activations of the inputs to matrix products.
+	xbAct, attAct, hbAct activations
+
+	scores  [][]float32 // per worker: ctxLen attention weights
+	logits  []float32
+	logitsM matrix // logits as a one-row matrix
+	one     [1]int32
+	cos     [][]float32 // per batch row: RoPE rotation
+	sin     [][]float32
+	invFreq []float64
+
+	mm   matmulJob
+	attn attentionJob
+}
+
+// matrix is rows of equal width in one slice.
+type matrix struct {
+	data  []float32
+	width int
+}
+
+func newMatrix(rows, width int) matrix { return matrix{data: make([]float32, rows*width), width: width} }
+
+func (m matrix) row(i int) []float32 { return m.data[i*m.width : (i+1)*m.width] }
+
+// activations caches the rows of a matrix quantised for each activation
+// format a weight type needs; invalidate after the matrix changes.
+type activations struct {
+	src   *matrix
+	buf   map[gguf.TensorType][]byte
+	valid map[gguf.TensorType]int // rows quantised
+}
+
+func newActivations(src *matrix, rows int) activations {
+	a := activations{src: src, buf: map[gguf.TensorType][]byte{}, valid: map[gguf.TensorType]int{}}
+	for _, vt := range []gguf.TensorType{gguf.TypeF32, gguf.TypeQ8_0, quant.TypeQ8_1, gguf.TypeQ8_K} {
+		if src.width%256 == 0 || vt != gguf.TypeQ8_K {
+			if src.width%32 == 0 || vt == gguf.TypeF32 {
+				a.buf[vt] = make([]byte, rows*quant.ActivationBytes(vt, src.width))
+			}
+		}
+	}
+	return a
+}
+
+func (a *activations) invalidate() { clear(a.valid) }
+
+// get returns the first n rows in format vt, quantising them if needed.
+func (a *activations) get(vt gguf.TensorType, n int) ([]byte, int) {
+	stride := quant.ActivationBytes(vt, a.src.width)
+	buf := a.buf[vt]
+	if a.valid[vt] < n {
+		for r := a.valid[vt]; r < n; r++ {
+			quant.QuantizeActivations(vt, a.src.row(r), buf[r*stride:(r+1)*stride])
+		}
+		a.valid[vt] = n
+	}
+	return buf, stride
 }
 
 // SessionOptions configure NewSession.
@@ -50,25 +113,35 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	}
 	c := m.Config
 	kv := c.HeadsKV * c.HeadDim
+	qd := c.Heads * c.HeadDim
+	threads := max(opts.Threads, 1)
 	s := &Session{
 		m:       m,
-		pool:    newPool(opts.Threads),
+		pool:    newPool(threads),
 		ctxLen:  n,
 		kCache:  make([][]float32, c.Layers),
 		vCache:  make([][]float32, c.Layers),
-		x:       make([]float32, c.Embd),
-		xb:      make([]float32, max(c.Embd, c.Heads*c.HeadDim)),
-		xb2:     make([]float32, c.Embd),
-		q:       make([]float32, c.Heads*c.HeadDim),
-		k:       make([]float32, kv),
-		v:       make([]float32, kv),
-		att:     make([]float32, c.Heads*n),
-		hb:      make([]float32, c.FF),
-		hb2:     make([]float32, c.FF),
+		x:       newMatrix(MaxBatch, c.Embd),
+		xb:      newMatrix(MaxBatch, c.Embd),
+		q:       newMatrix(MaxBatch, qd),
+		k:       newMatrix(MaxBatch, kv),
+		v:       newMatrix(MaxBatch, kv),
+		attOut:  newMatrix(MaxBatch, qd),
+		hb:      newMatrix(MaxBatch, c.FF),
+		hb2:     newMatrix(MaxBatch, c.FF),
+		tmp:     newMatrix(MaxBatch, c.Embd),
 		logits:  make([]float32, c.Vocab),
-		ropeCos: make([]float32, c.RopeDim/2),
-		ropeSin: make([]float32, c.RopeDim/2),
 		invFreq: make([]float64, c.RopeDim/2),
+	}
+	s.xbAct = newActivations(&s.xb, MaxBatch)
+	s.attAct = newActivations(&s.attOut, MaxBatch)
+	s.hbAct = newActivations(&s.hb, MaxBatch)
+	for range threads {
+		s.scores = append(s.scores, make([]float32, n))
+	}
+	for range MaxBatch {
+		s.cos = append(s.cos, make([]float32, c.RopeDim/2))
+		s.sin = append(s.sin, make([]float32, c.RopeDim/2))
 	}
 	for l := range c.Layers {
 		s.kCache[l] = make([]float32, n*kv)
@@ -81,6 +154,8 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		}
 		s.invFreq[i] = f
 	}
+	s.attn.s = s
+	s.logitsM = matrix{data: s.logits, width: c.Vocab}
 	return s, nil
 }
 
@@ -98,8 +173,8 @@ func (s *Session) Reset() { s.tokens = s.tokens[:0] }
 
 // Prefill makes the cache hold exactly tokens and returns the logits after
 // the last one. Tokens already in the cache as a common prefix are not
-// evaluated again (the last token always is, for its logits). The returned
-// slice is reused by the next call.
+// evaluated again (the last token always is, for its logits); the rest are
+// evaluated in batches. The returned slice is reused by the next call.
 func (s *Session) Prefill(ctx context.Context, tokens []int32) ([]float32, error) {
 	if len(tokens) == 0 {
 		return nil, errors.New("no tokens to evaluate")
@@ -115,142 +190,209 @@ func (s *Session) Prefill(ctx context.Context, tokens []int32) ([]float32, error
 		keep--
 	}
 	s.tokens = s.tokens[:keep]
-	var logits []float32
-	for _, t := range tokens[keep:] {
+	rest := tokens[keep:]
+	for len(rest) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var err error
-		if logits, err = s.Eval(t); err != nil {
+		n := min(len(rest), MaxBatch)
+		if err := s.evalBatch(rest[:n], n == len(rest)); err != nil {
 			return nil, err
 		}
+		rest = rest[n:]
 	}
-	return logits, nil
+	return s.logits, nil
 }
 
 // Eval appends one token to the cache and returns the logits for the next
 // token. The returned slice is reused by the next call.
 func (s *Session) Eval(token int32) ([]float32, error) {
-	m := s.m
-	c := m.Config
-	pos := len(s.tokens)
-	if pos >= s.ctxLen {
-		return nil, fmt.Errorf("%w: the context of %d tokens is full", ErrContextFull, s.ctxLen)
+	s.one[0] = token
+	if err := s.evalBatch(s.one[:], true); err != nil {
+		return nil, err
 	}
-	if token < 0 || int(token) >= c.Vocab {
-		return nil, fmt.Errorf("token id %d is outside the vocabulary of %d", token, c.Vocab)
-	}
-	s.embed(token)
-	s.ropeTables(pos)
-	kvDim := c.HeadsKV * c.HeadDim
-	for li := range m.layers {
-		l := &m.layers[li]
-		rmsnorm(s.xb[:c.Embd], s.x, l.attnNorm, c.NormEps)
-		s.matvec(s.q, l.q, s.xb[:c.Embd])
-		s.matvec(s.k, l.k, s.xb[:c.Embd])
-		s.matvec(s.v, l.v, s.xb[:c.Embd])
-		if l.qBias != nil {
-			add(s.q, l.qBias)
-			add(s.k, l.kBias)
-			add(s.v, l.vBias)
-		}
-		if l.qNorm != nil {
-			for h := 0; h < c.Heads; h++ {
-				rmsnormInPlace(s.q[h*c.HeadDim:(h+1)*c.HeadDim], l.qNorm, c.NormEps)
-			}
-			for h := 0; h < c.HeadsKV; h++ {
-				rmsnormInPlace(s.k[h*c.HeadDim:(h+1)*c.HeadDim], l.kNorm, c.NormEps)
-			}
-		}
-		for h := 0; h < c.Heads; h++ {
-			s.rope(s.q[h*c.HeadDim : (h+1)*c.HeadDim])
-		}
-		for h := 0; h < c.HeadsKV; h++ {
-			s.rope(s.k[h*c.HeadDim : (h+1)*c.HeadDim])
-		}
-		copy(s.kCache[li][pos*kvDim:], s.k)
-		copy(s.vCache[li][pos*kvDim:], s.v)
-		s.attention(li, pos)
-		s.matvec(s.xb2, l.o, s.xb[:c.Heads*c.HeadDim])
-		add(s.x, s.xb2)
-
-		rmsnorm(s.xb[:c.Embd], s.x, l.ffnNorm, c.NormEps)
-		s.matvec(s.hb, l.gate, s.xb[:c.Embd])
-		s.matvec(s.hb2, l.up, s.xb[:c.Embd])
-		for i, g := range s.hb {
-			s.hb[i] = silu(g) * s.hb2[i]
-		}
-		s.matvec(s.xb2, l.down, s.hb)
-		add(s.x, s.xb2)
-	}
-	rmsnorm(s.xb[:c.Embd], s.x, m.outputNorm, c.NormEps)
-	s.matvec(s.logits, m.output, s.xb[:c.Embd])
-	s.tokens = append(s.tokens, token)
 	return s.logits, nil
 }
 
-// embed loads token's embedding row into x.
-func (s *Session) embed(token int32) {
-	dequantizeRow(s.m.embd, int(token), s.x)
+// evalBatch appends tokens (at most MaxBatch) to the cache; with logits it
+// also computes the logits after the last one.
+func (s *Session) evalBatch(tokens []int32, logits bool) error {
+	m := s.m
+	c := m.Config
+	n := len(tokens)
+	base := len(s.tokens)
+	if base+n > s.ctxLen {
+		return fmt.Errorf("%w: the context of %d tokens is full", ErrContextFull, s.ctxLen)
+	}
+	for i, t := range tokens {
+		if t < 0 || int(t) >= c.Vocab {
+			return fmt.Errorf("token id %d is outside the vocabulary of %d", t, c.Vocab)
+		}
+		dequantizeRow(m.embd, int(t), s.x.row(i))
+		s.ropeTables(i, base+i)
+	}
+	kvDim := c.HeadsKV * c.HeadDim
+	for li := range m.layers {
+		l := &m.layers[li]
+		for i := range n {
+			rmsnorm(s.xb.row(i), s.x.row(i), l.attnNorm, c.NormEps)
+		}
+		s.xbAct.invalidate()
+		s.matmul(&s.q, l.q, &s.xbAct, n)
+		s.matmul(&s.k, l.k, &s.xbAct, n)
+		s.matmul(&s.v, l.v, &s.xbAct, n)
+		for i := range n {
+			q, k, v := s.q.row(i), s.k.row(i), s.v.row(i)
+			if l.qBias != nil {
+				add(q, l.qBias)
+				add(k, l.kBias)
+				add(v, l.vBias)
+			}
+			for h := 0; h < c.Heads; h++ {
+				seg := q[h*c.HeadDim : (h+1)*c.HeadDim]
+				if l.qNorm != nil {
+					rmsnormInPlace(seg, l.qNorm, c.NormEps)
+				}
+				s.rope(seg, i)
+			}
+			for h := 0; h < c.HeadsKV; h++ {
+				seg := k[h*c.HeadDim : (h+1)*c.HeadDim]
+				if l.kNorm != nil {
+					rmsnormInPlace(seg, l.kNorm, c.NormEps)
+				}
+				s.rope(seg, i)
+			}
+			copy(s.kCache[li][(base+i)*kvDim:], k)
+			copy(s.vCache[li][(base+i)*kvDim:], v)
+		}
+		s.attn.layer, s.attn.base, s.attn.n = li, base, n
+		s.pool.run(n*c.Heads, 1, &s.attn)
+		s.attAct.invalidate()
+		s.matmul(&s.tmp, l.o, &s.attAct, n)
+		for i := range n {
+			add(s.x.row(i), s.tmp.row(i))
+			rmsnorm(s.xb.row(i), s.x.row(i), l.ffnNorm, c.NormEps)
+		}
+		s.xbAct.invalidate()
+		s.matmul(&s.hb, l.gate, &s.xbAct, n)
+		s.matmul(&s.hb2, l.up, &s.xbAct, n)
+		for i := range n {
+			g, u := s.hb.row(i), s.hb2.row(i)
+			for j, gv := range g {
+				g[j] = silu(gv) * u[j]
+			}
+		}
+		s.hbAct.invalidate()
+		s.matmul(&s.tmp, l.down, &s.hbAct, n)
+		for i := range n {
+			add(s.x.row(i), s.tmp.row(i))
+		}
+	}
+	s.tokens = append(s.tokens, tokens...)
+	if logits {
+		last := n - 1
+		rmsnorm(s.xb.row(0), s.x.row(last), m.outputNorm, c.NormEps)
+		s.xbAct.invalidate()
+		s.matmul(&s.logitsM, m.output, &s.xbAct, 1)
+	}
+	return nil
 }
 
-// ropeTables computes the rotation for position pos.
-func (s *Session) ropeTables(pos int) {
+// ropeTables computes the rotation of batch row i, at position pos.
+func (s *Session) ropeTables(i, pos int) {
 	p := float64(pos) / s.m.RopeScale
-	for i, f := range s.invFreq {
+	for j, f := range s.invFreq {
 		sin, cos := math.Sincos(p * f)
-		s.ropeCos[i], s.ropeSin[i] = float32(cos), float32(sin)
+		s.cos[i][j], s.sin[i][j] = float32(cos), float32(sin)
 	}
 }
 
-// rope rotates one head's vector in place.
-func (s *Session) rope(v []float32) {
+// rope rotates one head's vector of batch row i in place.
+func (s *Session) rope(v []float32, i int) {
 	half := s.m.RopeDim / 2
+	cs, sn := s.cos[i], s.sin[i]
 	if s.m.ropeLayout == ropeNeoX {
-		for i := 0; i < half; i++ {
-			a, b := v[i], v[i+half]
-			cos, sin := s.ropeCos[i], s.ropeSin[i]
-			v[i] = a*cos - b*sin
-			v[i+half] = a*sin + b*cos
+		for j := 0; j < half; j++ {
+			a, b := v[j], v[j+half]
+			v[j] = a*cs[j] - b*sn[j]
+			v[j+half] = a*sn[j] + b*cs[j]
 		}
 		return
 	}
-	for i := 0; i < half; i++ {
-		a, b := v[2*i], v[2*i+1]
-		cos, sin := s.ropeCos[i], s.ropeSin[i]
-		v[2*i] = a*cos - b*sin
-		v[2*i+1] = a*sin + b*cos
+	for j := 0; j < half; j++ {
+		a, b := v[2*j], v[2*j+1]
+		v[2*j] = a*cs[j] - b*sn[j]
+		v[2*j+1] = a*sn[j] + b*cs[j]
 	}
 }
 
-// attention computes every head's attention over positions 0..pos into xb.
-func (s *Session) attention(layer, pos int) {
+// attentionJob computes, for each (batch row, head) pair in its range, the
+// head's causal attention over the cache into attOut.
+type attentionJob struct {
+	s              *Session
+	layer, base, n int
+}
+
+func (j *attentionJob) run(start, end, w int) {
+	s := j.s
 	c := s.m.Config
 	kvDim := c.HeadsKV * c.HeadDim
 	group := c.Heads / c.HeadsKV
 	scale := float32(1 / math.Sqrt(float64(c.HeadDim)))
-	kc, vc := s.kCache[layer], s.vCache[layer]
-	s.pool.run(c.Heads, 1, func(start, end int) {
-		for h := start; h < end; h++ {
-			q := s.q[h*c.HeadDim : (h+1)*c.HeadDim]
-			kvOff := (h / group) * c.HeadDim
-			att := s.att[h*s.ctxLen : h*s.ctxLen+pos+1]
-			for t := 0; t <= pos; t++ {
-				att[t] = dot(q, kc[t*kvDim+kvOff:t*kvDim+kvOff+c.HeadDim]) * scale
-			}
-			softmaxInPlace(att)
-			out := s.xb[h*c.HeadDim : (h+1)*c.HeadDim]
-			clear(out)
-			for t := 0; t <= pos; t++ {
-				axpy(out, att[t], vc[t*kvDim+kvOff:t*kvDim+kvOff+c.HeadDim])
-			}
+	kc, vc := s.kCache[j.layer], s.vCache[j.layer]
+	for item := start; item < end; item++ {
+		i, h := item/c.Heads, item%c.Heads
+		pos := j.base + i
+		q := s.q.row(i)[h*c.HeadDim : (h+1)*c.HeadDim]
+		kvOff := (h / group) * c.HeadDim
+		att := s.scores[w][:pos+1]
+		for t := 0; t <= pos; t++ {
+			att[t] = dot(q, kc[t*kvDim+kvOff:t*kvDim+kvOff+c.HeadDim]) * scale
 		}
-	})
+		softmaxInPlace(att)
+		out := s.attOut.row(i)[h*c.HeadDim : (h+1)*c.HeadDim]
+		clear(out)
+		for t := 0; t <= pos; t++ {
+			axpy(out, att[t], vc[t*kvDim+kvOff:t*kvDim+kvOff+c.HeadDim])
+		}
+	}
 }
 
-// matvec sets out = W·x, splitting W's rows over the workers.
-func (s *Session) matvec(out []float32, w *Tensor, x []float32) {
-	s.pool.run(w.Rows, 16, func(start, end int) {
-		matvecRows(out, w, x, start, end)
-	})
+// matmulJob computes out[b][r] = W[r]·in[b] for the rows in its range and
+// every batch row b.
+type matmulJob struct {
+	out    *matrix
+	w      *Tensor
+	act    []byte
+	stride int
+	n      int
+	kernel func(row, act []byte, n int) float32
+}
+
+// rowBlock is how many weight rows are multiplied with the whole batch
+// before moving on: they stay in the L1 cache while the batch's
+// activations stream past them.
+const rowBlock = 16
+
+func (j *matmulJob) run(start, end, _ int) {
+	w := j.w
+	for r0 := start; r0 < end; r0 += rowBlock {
+		r1 := min(r0+rowBlock, end)
+		for b := 0; b < j.n; b++ {
+			act := j.act[b*j.stride : (b+1)*j.stride]
+			out := j.out.data[b*j.out.width : (b+1)*j.out.width]
+			for r := r0; r < r1; r++ {
+				out[r] = j.kernel(w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, w.Cols)
+			}
+		}
+	}
+}
+
+// matmul sets the first n rows of out to W times the first n rows of in,
+// splitting W's rows over the workers.
+func (s *Session) matmul(out *matrix, w *Tensor, in *activations, n int) {
+	vt := quant.VecDotType(w.Type)
+	act, stride := in.get(vt, n)
+	s.mm = matmulJob{out: out, w: w, act: act, stride: stride, n: n, kernel: quant.Kernel(w.Type)}
+	s.pool.run(w.Rows, rowBlock, &s.mm)
 }
