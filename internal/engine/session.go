@@ -51,7 +51,9 @@ type matrix struct {
 	width int
 }
 
-func newMatrix(rows, width int) matrix { return matrix{data: make([]float32, rows*width), width: width} }
+func newMatrix(rows, width int) matrix {
+	return matrix{data: make([]float32, rows*width), width: width}
+}
 
 func (m matrix) row(i int) []float32 { return m.data[i*m.width : (i+1)*m.width] }
 
