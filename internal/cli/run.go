@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"time"
 
@@ -66,7 +65,7 @@ text completion instead. --temperature 0 is greedy decoding.`,
 	fl.Float32Var(&f.pres, "presence-penalty", 0, "penalise tokens that appeared at all")
 	fl.Int64Var(&f.seed, "seed", -1, "random seed for reproducible sampling (-1: a new one each run)")
 	fl.IntVar(&f.maxTokens, "max-tokens", 0, "stop after this many tokens (0: when the model ends its answer)")
-	fl.IntVar(&f.threads, "threads", runtime.NumCPU(), "worker threads")
+	fl.IntVar(&f.threads, "threads", engine.PhysicalCores(), "worker threads (default: physical cores)")
 	fl.IntVar(&f.ctxSize, "ctx-size", 0, "context length in tokens (0: the model's, up to 4096)")
 	fl.StringArrayVar(&f.stop, "stop", nil, "stop when this text appears (repeatable)")
 	fl.BoolVar(&f.verbose, "verbose", false, "print token counts and speed at the end")

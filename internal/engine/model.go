@@ -344,3 +344,20 @@ func (l *loader) vector(name string, n int) []float32 {
 	}
 	return out
 }
+
+// MainType is the type of most of the model's matrix weights (by bytes).
+func (m *Model) MainType() gguf.TensorType {
+	bytes := map[gguf.TensorType]int{}
+	for _, l := range m.layers {
+		for _, t := range []*Tensor{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+			bytes[t.Type] += len(t.Data)
+		}
+	}
+	var best gguf.TensorType
+	for t, n := range bytes {
+		if n > bytes[best] || (n == bytes[best] && t < best) {
+			best = t
+		}
+	}
+	return best
+}
