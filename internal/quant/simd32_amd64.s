@@ -163,12 +163,11 @@ GLOBL packperm<>(SB), RODATA|NOPTR, $32
 	VXORPS Y0, Y0, Y0; \
 	VXORPS Y1, Y1, Y1
 
-#define RETURN \
-	VADDPS Y1, Y0, Y0;     \
-	HSUM;                  \
-	VZEROUPPER;            \
-	MOVSS X0, ret+24(FP);  \
-	RET
+// RESULT: Y0 + Y1 → X0 lane 0; the caller stores it and returns.
+#define RESULT \
+	VADDPS Y1, Y0, Y0; \
+	HSUM;              \
+	VZEROUPPER
 
 // func dotQ8_0AVX2(x, y *byte, nb int) float32
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
@@ -222,7 +221,9 @@ q80tail:
 	JMP  q80tail
 
 q80done:
-	RETURN
+	RESULT
+	MOVSS X0, ret+24(FP)
+	RET
 
 // Q40X: Q4_0 weights at offset o of SI → 32 signed bytes in yr.
 #define Q40X(o, xr, yr, xt) \
@@ -270,7 +271,9 @@ q40tail:
 	JMP  q40tail
 
 q40done:
-	RETURN
+	RESULT
+	MOVSS X0, ret+24(FP)
+	RET
 
 // Q50X: Q5_0 weights at offset o of SI → 32 signed bytes in yr: a set
 // fifth bit keeps the nibble (n+16−16), a clear one ORs in 0xf0 (n−16).
@@ -323,7 +326,9 @@ q50tail:
 	JMP  q50tail
 
 q50done:
-	RETURN
+	RESULT
+	MOVSS X0, ret+24(FP)
+	RET
 
 // SCALES4M: four (d, m) fp16 pairs at stride sx from SI and four (d, s)
 // pairs at stride sy from DI → Y8 = [dd0 ms0 dd1 ms1 dd2 ms2 dd3 ms3]
@@ -353,10 +358,10 @@ q50done:
 	VMULPS X9, X8, X8;   \
 	VBROADCASTSS X8, Y9
 
-// RETURNM: Y0 + the odd lanes of Y1 (the min terms) → the result.
-#define RETURNM \
+// RESULTM: Y0 + the odd lanes of Y1 (the min terms) → the result.
+#define RESULTM \
 	VANDPS odds<>(SB), Y1, Y1; \
-	RETURN
+	RESULT
 
 // func dotQ4_1AVX2(x, y *byte, nb int) float32
 TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-28
@@ -401,7 +406,9 @@ q41tail:
 	JMP  q41tail
 
 q41done:
-	RETURNM
+	RESULTM
+	MOVSS X0, ret+24(FP)
+	RET
 
 // Q51X: Q5_1 weights at offset o of SI → 32 unsigned bytes (0–31) in yr.
 #define Q51X(o, xr, yr, xt, yt) \
@@ -456,7 +463,9 @@ q51tail:
 	JMP  q51tail
 
 q51done:
-	RETURNM
+	RESULTM
+	MOVSS X0, ret+24(FP)
+	RET
 
 // func quantQ8_0AVX2(x *float32, dst *byte, nb int)
 //
