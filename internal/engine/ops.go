@@ -43,28 +43,9 @@ func add(dst, src []float32) {
 }
 
 // axpy sets dst += a*x.
-func axpy(dst []float32, a float32, x []float32) {
-	x = x[:len(dst)]
-	for i := range dst {
-		dst[i] += a * x[i]
-	}
-}
+func axpy(dst []float32, a float32, x []float32) { quant.AxpyF32(dst, a, x[:len(dst)]) }
 
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
+func dot(a, b []float32) float32 { return quant.DotF32(a, b[:len(a)]) }
 
 func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
 

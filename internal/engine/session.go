@@ -369,6 +369,7 @@ type matmulJob struct {
 	stride int
 	n      int
 	kernel func(row, act []byte, n int) float32
+	gemm   quant.GemmFunc
 }
 
 // rowBlock is how many weight rows are multiplied with the whole batch
@@ -378,6 +379,12 @@ const rowBlock = 16
 
 func (j *matmulJob) run(start, end, _ int) {
 	w := j.w
+	if j.n > 1 {
+		// Several tokens: a tiled kernel keeps rows and tokens in registers.
+		j.gemm(w.Data[start*w.RowBytes:end*w.RowBytes], w.RowBytes, end-start, j.act, j.stride, j.n,
+			j.out.data[start:], j.out.width, w.Cols)
+		return
+	}
 	for r0 := start; r0 < end; r0 += rowBlock {
 		r1 := min(r0+rowBlock, end)
 		for b := 0; b < j.n; b++ {
@@ -396,5 +403,8 @@ func (s *Session) matmul(out *matrix, w *Tensor, in *activations, n int) {
 	vt := quant.VecDotType(w.Type)
 	act, stride := in.get(vt, n)
 	s.mm = matmulJob{out: out, w: w, act: act, stride: stride, n: n, kernel: quant.Kernel(w.Type)}
+	if n > 1 {
+		s.mm.gemm = quant.Gemm(w.Type)
+	}
 	s.pool.run(w.Rows, rowBlock, &s.mm)
 }
