@@ -43,6 +43,24 @@ type Session struct {
 
 	mm   matmulJob
 	attn attentionJob
+	glu  gluJob
+}
+
+// gluJob sets hb = silu(hb) ⊙ hb2 for the batch's rows, split over the
+// workers by feature.
+type gluJob struct {
+	s *Session
+	n int
+}
+
+func (j *gluJob) run(start, end, _ int) {
+	s := j.s
+	for i := range j.n {
+		g, u := s.hb.row(i)[start:end], s.hb2.row(i)[start:end]
+		for k, gv := range g {
+			g[k] = silu(gv) * u[k]
+		}
+	}
 }
 
 // matrix is rows of equal width in one slice.
@@ -157,6 +175,7 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 		s.invFreq[i] = f
 	}
 	s.attn.s = s
+	s.glu.s = s
 	s.logitsM = matrix{data: s.logits, width: c.Vocab}
 	return s, nil
 }
@@ -278,12 +297,8 @@ func (s *Session) evalBatch(tokens []int32, logits bool) error {
 		s.xbAct.invalidate()
 		s.matmul(&s.hb, l.gate, &s.xbAct, n)
 		s.matmul(&s.hb2, l.up, &s.xbAct, n)
-		for i := range n {
-			g, u := s.hb.row(i), s.hb2.row(i)
-			for j, gv := range g {
-				g[j] = silu(gv) * u[j]
-			}
-		}
+		s.glu.n = n
+		s.pool.run(c.FF, 64, &s.glu)
 		s.hbAct.invalidate()
 		s.matmul(&s.tmp, l.down, &s.hbAct, n)
 		for i := range n {

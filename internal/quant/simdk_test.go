@@ -2,6 +2,7 @@ package quant
 
 import (
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -53,19 +54,20 @@ func simdkSetHalves(t gguf.TensorType, row []byte, h uint16) {
 
 // simdkNorm bounds the magnitude of every float term a kernel adds up:
 // Σ|a_i·x_i| + Σ|b_i·x_i|, where a is the row dequantised with its mins
-// scale dmin set to zero, b with its scale d set to zero (for Q6_K, which
-// has no mins, b is zero), and x the dequantised activations.
+// scale dmin set to zero, b with its scale d set to zero, and x the
+// dequantised activations. (Q6_K has no mins: Σ|w_i·x_i|.)
 func simdkNorm(t gguf.TensorType, row, act []byte, n int) float64 {
 	x := mustDequantize(gguf.TypeQ8_K, act, n)
+	fields := halfFields[t]
 	var norm float64
-	for _, zero := range halfFields[t] {
-		r := append([]byte(nil), row...)
-		ts := int(t.TypeSize())
-		for blk := 0; blk < len(r)/ts; blk++ {
-			binary.LittleEndian.PutUint16(r[blk*ts+zero:], 0)
-		}
-		if len(halfFields[t]) == 1 {
-			r = row
+	for _, zero := range fields {
+		r := row
+		if len(fields) > 1 {
+			r = append([]byte(nil), row...)
+			ts := int(t.TypeSize())
+			for blk := 0; blk < len(r)/ts; blk++ {
+				binary.LittleEndian.PutUint16(r[blk*ts+zero:], 0)
+			}
 		}
 		w := mustDequantize(t, r, n)
 		for i := range w {
@@ -78,7 +80,7 @@ func simdkNorm(t gguf.TensorType, row, act []byte, n int) float64 {
 type simdkCase struct {
 	name  string
 	n     int
-	exact bool                       // every partial sum is an integer below 2^24
+	exact bool                         // every partial sum is an integer below 2^24
 	row   func(*rand.Rand, int) []byte // nil: random bytes with moderate scales
 	act   func(*rand.Rand, int) []byte // nil: quantised gaussian activations
 }
@@ -196,20 +198,23 @@ func simdkClose(got, want float32, norm float64) bool {
 	return math.Abs(g-w) <= 1e-6*norm+1e-30
 }
 
+var simdkRows = flag.Int("simdk.rows", 16384, "rows of the `matrix` in BenchmarkVecDotK; "+
+	"raise it where the last-level cache holds 16384 rows (131072 is about 300 MB of Q4_K)")
+
 // BenchmarkVecDotK measures every implementation of the K-quant kernels
 // in GB/s of weight bytes: one 4096-wide row (in cache, the kernel's
 // compute speed) and a 16384×4096 matrix times one vector (bigger than
-// the caches, so memory bandwidth bounds it), on one goroutine and on two
+// most caches, so memory bandwidth bounds it), on one goroutine and on two
 // that split the rows.
 func BenchmarkVecDotK(b *testing.B) {
-	const rows, cols = 16384, 4096
+	rows, cols := *simdkRows, 4096
 	for _, wt := range kTypes {
 		impls := kernelImpls[wt]
 		if len(impls) == 0 {
 			impls = []kernelImpl{{name: "go", fn: vecDots[wt]}}
 		}
 		r := newRand(7)
-		rowBytes := cols/256*int(wt.TypeSize())
+		rowBytes := cols / 256 * int(wt.TypeSize())
 		act := make([]byte, ActivationBytes(gguf.TypeQ8_K, cols))
 		QuantizeActivations(gguf.TypeQ8_K, gaussian(r, cols, 1), act)
 		var matrix []byte
@@ -249,3 +254,80 @@ func BenchmarkVecDotK(b *testing.B) {
 }
 
 var simdkSink float32
+
+// TestSIMDKLengths checks the kernels' slice handling: no blocks gives 0,
+// and a row or activations one byte short panic (as an index out of range
+// does in the portable kernels) instead of reading past the slice.
+func TestSIMDKLengths(t *testing.T) {
+	for _, wt := range kTypes {
+		for _, impl := range kernelImpls[wt] {
+			t.Run(wt.String()+"/"+impl.name, func(t *testing.T) {
+				if got := impl.fn(nil, nil, 0); got != 0 {
+					t.Errorf("no blocks: got %v, want 0", got)
+				}
+				r := newRand(3)
+				row := randomRow(r, wt, 512, false)
+				act := simdkAct(r, 512, 1, -128, 127)
+				for _, c := range []struct {
+					name     string
+					row, act []byte
+				}{
+					{"short row", row[: len(row)-1 : len(row)-1], act},
+					{"short activations", row, act[: len(act)-1 : len(act)-1]},
+				} {
+					func() {
+						defer func() {
+							if recover() == nil {
+								t.Errorf("%s: no panic", c.name)
+							}
+						}()
+						impl.fn(c.row, c.act, 512)
+					}()
+				}
+			})
+		}
+	}
+}
+
+// FuzzVecDotK runs every K-quant kernel on arbitrary weight bytes and
+// activations (with block sums made consistent, as QuantizeActivations
+// writes them) and compares each with the portable kernel.
+func FuzzVecDotK(f *testing.F) {
+	r := newRand(11)
+	for i, wt := range kTypes {
+		for _, nb := range []int{1, 3} {
+			row := randomRow(r, wt, 256*nb, i%2 == 0)
+			act := make([]byte, ActivationBytes(gguf.TypeQ8_K, 256*nb))
+			QuantizeActivations(gguf.TypeQ8_K, gaussian(r, 256*nb, 1), act)
+			f.Add(append(row, act...), uint8(i))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
+		wt := kTypes[int(which)%len(kTypes)]
+		ts := int(wt.TypeSize())
+		nb := len(data) / (ts + 292)
+		n := 256 * nb
+		row := data[:ts*nb]
+		act := append([]byte(nil), data[ts*nb:(ts+292)*nb]...)
+		for i := 0; i < nb; i++ {
+			simdkBsums(act[292*i : 292*i+292])
+		}
+		impls := kernelImpls[wt]
+		if len(impls) == 0 {
+			impls = []kernelImpl{{name: "go", fn: vecDots[wt]}}
+		}
+		want := impls[0].fn(row, act, n)
+		norm := simdkNorm(wt, row, act, n)
+		for _, impl := range impls[1:] {
+			got := impl.fn(row, act, n)
+			if !(norm <= 1e30) {
+				// Terms near float32 overflow (or ∞·0 in the bound
+				// itself) may overflow in one order of addition only.
+				continue
+			}
+			if !simdkClose(got, want, norm) {
+				t.Fatalf("%s %s, %d blocks: got %v, want %v (term magnitude %g)", wt, impl.name, nb, got, want, norm)
+			}
+		}
+	})
+}
