@@ -64,6 +64,7 @@ type Tensor struct {
 	Rows     int
 	RowBytes int
 	Data     []byte
+	rows     quant.RowsFunc // the matrix–vector kernel
 }
 
 // Row returns row r's bytes.
@@ -324,7 +325,7 @@ func (l *loader) matrix(name string, cols, rows int) *Tensor {
 		l.fail("tensor %q: %v", name, err)
 		return nil
 	}
-	return &Tensor{Name: name, Type: t.Type, Cols: cols, Rows: rows, RowBytes: rb, Data: data}
+	return &Tensor{Name: name, Type: t.Type, Cols: cols, Rows: rows, RowBytes: rb, Data: data, rows: quant.Rows(t.Type)}
 }
 
 // vector returns a 1-D tensor of n elements as float32.

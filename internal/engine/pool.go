@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // job is work split over a range: run handles [start, end) on worker w
@@ -17,43 +19,75 @@ type job interface {
 // allocates nothing. Each element of a range is computed by exactly one
 // worker with the same arithmetic whatever the split, so results do not
 // depend on the number of threads.
+//
+// A token needs a few hundred parallel operations of tens of microseconds
+// each, so waking a sleeping goroutine for each (several microseconds
+// through the scheduler) would waste much of the second core. Workers
+// therefore spin for new work for a short while before parking, and the
+// caller spins until they are done.
 type pool struct {
-	n     int
-	tasks []chan task
-	wg    sync.WaitGroup
-	once  sync.Once
+	n      int
+	seq    atomic.Uint64 // incremented for each dispatched job
+	j      job
+	parts  []span // per worker
+	done   atomic.Int64
+	parked []atomic.Bool
+	wake   []chan struct{}
+	closed atomic.Bool
+	once   sync.Once
 }
 
-type task struct {
-	j          job
-	start, end int
-}
+type span struct{ start, end int }
+
+// spinLimit is how many times an idle worker checks for work before it
+// parks (tens of microseconds).
+const spinLimit = 1 << 15
 
 func newPool(threads int) *pool {
-	if threads < 1 {
-		threads = 1
+	threads = max(threads, 1)
+	p := &pool{
+		n:      threads,
+		parts:  make([]span, threads),
+		parked: make([]atomic.Bool, threads),
+		wake:   make([]chan struct{}, threads),
 	}
-	p := &pool{n: threads}
-	// Worker 0 is the calling goroutine; the others wait for work.
 	for i := 1; i < threads; i++ {
-		ch := make(chan task, 1)
-		p.tasks = append(p.tasks, ch)
-		go func() {
-			for t := range ch {
-				t.j.run(t.start, t.end, i)
-				p.wg.Done()
-			}
-		}()
+		p.wake[i] = make(chan struct{}, 1)
+		go p.worker(i)
 	}
 	return p
+}
+
+func (p *pool) worker(i int) {
+	var seen uint64
+	for {
+		spins := 0
+		for p.seq.Load() == seen {
+			if p.closed.Load() {
+				return
+			}
+			if spins++; spins < spinLimit {
+				continue
+			}
+			p.parked[i].Store(true)
+			if p.seq.Load() == seen && !p.closed.Load() {
+				<-p.wake[i]
+			}
+			p.parked[i].Store(false)
+			spins = 0
+		}
+		seen = p.seq.Load()
+		if s := p.parts[i]; s.start < s.end {
+			p.j.run(s.start, s.end, i)
+		}
+		p.done.Add(1)
+	}
 }
 
 // run calls j over [0, n) split into one contiguous part per worker, with
 // part boundaries aligned to align elements, and waits for all of them.
 func (p *pool) run(n, align int, j job) {
-	if align < 1 {
-		align = 1
-	}
+	align = max(align, 1)
 	workers := p.n
 	if chunks := (n + align - 1) / align; chunks < workers {
 		workers = chunks
@@ -63,24 +97,44 @@ func (p *pool) run(n, align int, j job) {
 		return
 	}
 	per := ((n+workers-1)/workers + align - 1) / align * align
-	for w := 1; w < workers; w++ {
-		start := w * per
-		end := min(start+per, n)
-		if start >= end {
-			continue
+	for w := range p.n {
+		start, end := min(w*per, n), min((w+1)*per, n)
+		if w >= workers {
+			start, end = n, n
 		}
-		p.wg.Add(1)
-		p.tasks[w-1] <- task{j: j, start: start, end: end}
+		p.parts[w] = span{start, end}
 	}
-	j.run(0, min(per, n), 0)
-	p.wg.Wait()
+	p.j = j
+	p.done.Store(0)
+	p.seq.Add(1)
+	for w := 1; w < p.n; w++ {
+		if p.parked[w].Load() {
+			select {
+			case p.wake[w] <- struct{}{}:
+			default:
+			}
+		}
+	}
+	if s := p.parts[0]; s.start < s.end {
+		j.run(s.start, s.end, 0)
+	}
+	for spins := 0; p.done.Load() < int64(p.n-1); spins++ {
+		if spins > spinLimit {
+			runtime.Gosched()
+		}
+	}
+	p.j = nil
 }
 
 // close stops the workers.
 func (p *pool) close() {
 	p.once.Do(func() {
-		for _, ch := range p.tasks {
-			close(ch)
+		p.closed.Store(true)
+		for w := 1; w < p.n; w++ {
+			select {
+			case p.wake[w] <- struct{}{}:
+			default:
+			}
 		}
 	})
 }

@@ -384,6 +384,7 @@ type matmulJob struct {
 	stride int
 	n      int
 	kernel func(row, act []byte, n int) float32
+	rows   quant.RowsFunc
 	gemm   quant.GemmFunc
 }
 
@@ -398,6 +399,10 @@ func (j *matmulJob) run(start, end, _ int) {
 		// Several tokens: a tiled kernel keeps rows and tokens in registers.
 		j.gemm(w.Data[start*w.RowBytes:end*w.RowBytes], w.RowBytes, end-start, j.act, j.stride, j.n,
 			j.out.data[start:], j.out.width, w.Cols)
+		return
+	}
+	if j.n == 1 {
+		j.rows(w.Data[start*w.RowBytes:end*w.RowBytes], w.RowBytes, end-start, j.act[:j.stride], w.Cols, j.out.data[start:end])
 		return
 	}
 	for r0 := start; r0 < end; r0 += rowBlock {
@@ -417,7 +422,7 @@ func (j *matmulJob) run(start, end, _ int) {
 func (s *Session) matmul(out *matrix, w *Tensor, in *activations, n int) {
 	vt := quant.VecDotType(w.Type)
 	act, stride := in.get(vt, n)
-	s.mm = matmulJob{out: out, w: w, act: act, stride: stride, n: n, kernel: quant.Kernel(w.Type)}
+	s.mm = matmulJob{out: out, w: w, act: act, stride: stride, n: n, kernel: quant.Kernel(w.Type), rows: w.rows}
 	if n > 1 {
 		s.mm.gemm = quant.Gemm(w.Type)
 	}
