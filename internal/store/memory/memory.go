@@ -80,11 +80,11 @@ func (s *Store) rlock(ctx context.Context) error {
 
 // PutModel implements store.Store.
 func (s *Store) PutModel(ctx context.Context, m store.Model, refs []store.Ref, pendingID string) error {
-	if err := checkModel(m); err != nil {
+	if err := store.CheckModel(m); err != nil {
 		return err
 	}
 	for _, r := range refs {
-		if err := checkRefName(r.Name, r.Tag); err != nil {
+		if err := store.CheckRefName(r.Name, r.Tag); err != nil {
 			return err
 		}
 		if r.Digest != "" && r.Digest != m.Digest {
@@ -210,7 +210,7 @@ func (s *Store) Refs(ctx context.Context) ([]store.Ref, error) {
 
 // SetRef implements store.Store.
 func (s *Store) SetRef(ctx context.Context, r store.Ref) error {
-	if err := checkRefName(r.Name, r.Tag); err != nil {
+	if err := store.CheckRefName(r.Name, r.Tag); err != nil {
 		return err
 	}
 	if err := r.Digest.Validate(); err != nil {
@@ -258,7 +258,7 @@ func (s *Store) ReferencedBlobs(ctx context.Context) (map[digest.Digest]bool, er
 
 // AddPending implements store.Store.
 func (s *Store) AddPending(ctx context.Context, id string, blobs ...digest.Digest) error {
-	if err := checkPending(id, blobs); err != nil {
+	if err := store.CheckPending(id, blobs); err != nil {
 		return err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -327,44 +327,4 @@ func sortedUnique(ds []digest.Digest) []digest.Digest {
 	ds = slices.Clone(ds)
 	slices.Sort(ds)
 	return slices.Compact(ds)
-}
-
-// checkModel validates a model before it is stored.
-func checkModel(m store.Model) error {
-	if err := m.Digest.Validate(); err != nil {
-		return fmt.Errorf("model: %w", err)
-	}
-	if len(m.Manifest) == 0 {
-		return fmt.Errorf("model %s: empty manifest", m.Digest)
-	}
-	if got := digest.FromBytes(m.Manifest); got != m.Digest {
-		return fmt.Errorf("model %s: manifest hashes to %s", m.Digest, got)
-	}
-	for _, d := range m.Blobs {
-		if err := d.Validate(); err != nil {
-			return fmt.Errorf("model %s: blob: %w", m.Digest, err)
-		}
-	}
-	return nil
-}
-
-// checkRefName refuses an empty name or tag. The syntax of names belongs to
-// the reference parser, not the store.
-func checkRefName(name, tag string) error {
-	if name == "" || tag == "" {
-		return fmt.Errorf("reference %q:%q: name and tag must not be empty", name, tag)
-	}
-	return nil
-}
-
-func checkPending(id string, blobs []digest.Digest) error {
-	if id == "" {
-		return errors.New("pending record: empty id")
-	}
-	for _, d := range blobs {
-		if err := d.Validate(); err != nil {
-			return fmt.Errorf("pending record %q: blob: %w", id, err)
-		}
-	}
-	return nil
 }
