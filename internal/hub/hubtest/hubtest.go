@@ -144,10 +144,14 @@ func New(t testing.TB, repos ...Repo) *Server {
 			}
 		}
 	}
-	s.hub = httptest.NewServer(s.recorder("hub", http.HandlerFunc(s.serveHub)))
-	s.cdn = httptest.NewServer(s.recorder("cdn", http.HandlerFunc(s.serveCDN)))
-	s.URL = s.hub.URL
-	s.CDNURL = s.cdn.URL
+	// Both listeners exist, and the URLs are set, before either serves, so
+	// that handlers reading them happen after the writes.
+	s.hub = httptest.NewUnstartedServer(s.recorder("hub", http.HandlerFunc(s.serveHub)))
+	s.cdn = httptest.NewUnstartedServer(s.recorder("cdn", http.HandlerFunc(s.serveCDN)))
+	s.URL = "http://" + s.hub.Listener.Addr().String()
+	s.CDNURL = "http://" + s.cdn.Listener.Addr().String()
+	s.hub.Start()
+	s.cdn.Start()
 	t.Cleanup(func() {
 		close(s.done)
 		s.hub.Close()
