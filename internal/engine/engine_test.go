@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -207,5 +208,17 @@ func TestEvalDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Eval allocates %v times per token, want 0", allocs)
+	}
+}
+
+func TestExpf(t *testing.T) {
+	for x := float32(-103); x < 88.7; x += 0.0137 {
+		got, want := float64(expf(x)), math.Exp(float64(x))
+		if want > 1e-37 && math.Abs(got-want) > 4e-7*want {
+			t.Fatalf("expf(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if !math.IsInf(float64(expf(100)), 1) || expf(-200) != 0 || !math.IsNaN(float64(expf(float32(math.NaN())))) {
+		t.Error("expf edge cases")
 	}
 }

@@ -44,6 +44,7 @@ type Session struct {
 	mm   matmulJob
 	attn attentionJob
 	glu  gluJob
+	qj   quantJob
 }
 
 // gluJob sets hb = silu(hb) ⊙ hb2 for the batch's rows, split over the
@@ -97,17 +98,32 @@ func newActivations(src *matrix, rows int) activations {
 
 func (a *activations) invalidate() { clear(a.valid) }
 
-// get returns the first n rows in format vt, quantising them if needed.
-func (a *activations) get(vt gguf.TensorType, n int) ([]byte, int) {
+// quantJob quantises rows [from+start, from+end) of an activations' source
+// into format vt.
+type quantJob struct {
+	a      *activations
+	vt     gguf.TensorType
+	from   int
+	stride int
+}
+
+func (j *quantJob) run(start, end, _ int) {
+	buf := j.a.buf[j.vt]
+	for r := j.from + start; r < j.from+end; r++ {
+		quant.QuantizeActivations(j.vt, j.a.src.row(r), buf[r*j.stride:(r+1)*j.stride])
+	}
+}
+
+// acts returns the first n rows of a in format vt, quantising the rows not
+// yet quantised, split over the workers.
+func (s *Session) acts(a *activations, vt gguf.TensorType, n int) ([]byte, int) {
 	stride := quant.ActivationBytes(vt, a.src.width)
-	buf := a.buf[vt]
-	if a.valid[vt] < n {
-		for r := a.valid[vt]; r < n; r++ {
-			quant.QuantizeActivations(vt, a.src.row(r), buf[r*stride:(r+1)*stride])
-		}
+	if v := a.valid[vt]; v < n {
+		s.qj = quantJob{a: a, vt: vt, from: v, stride: stride}
+		s.pool.run(n-v, 1, &s.qj)
 		a.valid[vt] = n
 	}
-	return buf, stride
+	return a.buf[vt], stride
 }
 
 // SessionOptions configure NewSession.
@@ -421,7 +437,7 @@ func (j *matmulJob) run(start, end, _ int) {
 // splitting W's rows over the workers.
 func (s *Session) matmul(out *matrix, w *Tensor, in *activations, n int) {
 	vt := quant.VecDotType(w.Type)
-	act, stride := in.get(vt, n)
+	act, stride := s.acts(in, vt, n)
 	s.mm = matmulJob{out: out, w: w, act: act, stride: stride, n: n, kernel: quant.Kernel(w.Type), rows: w.rows}
 	if n > 1 {
 		s.mm.gemm = quant.Gemm(w.Type)
