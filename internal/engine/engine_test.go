@@ -78,6 +78,13 @@ func TestMalformedModelsAreErrors(t *testing.T) {
 				}
 			}
 		}, "Q2_K"},
+		{"activation-only type as a weight matrix", func(s *synth.GGUFSpec) {
+			for i := range s.Tensors {
+				if s.Tensors[i].Name == "blk.0.ffn_down.weight" && s.Tensors[i].Dims[0]%256 == 0 {
+					s.Tensors[i].Type = gguf.TypeQ8_K
+				}
+			}
+		}, "Q8_K"},
 		{"missing hyper-parameter", func(s *synth.GGUFSpec) {
 			for i := range s.Metadata {
 				if strings.HasSuffix(s.Metadata[i].Key, ".block_count") {

@@ -320,6 +320,10 @@ func (l *loader) matrix(name string, cols, rows int) *Tensor {
 		l.fail("tensor %q has shape %v, want [%d %d]", name, t.Dims, cols, rows)
 		return nil
 	}
+	if !quant.Multipliable(t.Type) {
+		l.fail("tensor %q has type %s, which is %w for weight matrices", name, t.Type, ErrUnsupported)
+		return nil
+	}
 	rb, err := quant.RowBytes(t.Type, cols)
 	if err != nil {
 		l.fail("tensor %q: %v", name, err)

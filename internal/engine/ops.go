@@ -6,15 +6,6 @@ import (
 	"sov.dev/sov/internal/quant"
 )
 
-// matvecRows computes out[r] = W[r]·x for rows [start, end). This is the
-// kernel that dominates run time; fast, SIMD implementations replace the
-// body of quant.DotRow without changing its results beyond float rounding.
-func matvecRows(out []float32, w *Tensor, x []float32, start, end int) {
-	for r := start; r < end; r++ {
-		out[r] = quant.DotRow(w.Type, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], x)
-	}
-}
-
 // dequantizeRow writes row r of w as float32 into dst.
 func dequantizeRow(w *Tensor, r int, dst []float32) {
 	// The row length was checked at load, so this cannot fail.

@@ -6,7 +6,7 @@ import (
 )
 
 // FuzzDequantize feeds arbitrary bytes to every supported type: Dequantize
-// and DotRow must not panic, Dequantize must agree with the reference
+// and the dot kernels in use must not panic, Dequantize must agree with the reference
 // transcription (NaN where it gives NaN), and one byte too many must be
 // a length error.
 func FuzzDequantize(f *testing.F) {
@@ -33,7 +33,12 @@ func FuzzDequantize(f *testing.F) {
 		for i := range x {
 			x[i] = float32(i%7) - 3
 		}
-		_ = DotRow(ty, src, x)
+		if k, ok := vecDots[ty]; ok && n > 0 && n%256 == 0 {
+			vt := VecDotType(ty)
+			act := make([]byte, ActivationBytes(vt, n))
+			QuantizeActivations(vt, x, act)
+			_ = k(src, act, n)
+		}
 		if err := Dequantize(ty, append(src[:len(src):len(src)], 0), dst); !errors.Is(err, ErrLength) {
 			t.Fatalf("Dequantize with a byte too many: %v, want ErrLength", err)
 		}

@@ -1,19 +1,18 @@
 // Package quant converts tensor data between float32 and ggml's element
 // formats (F32, F16, BF16, the legacy block quants Q4_0, Q4_1, Q5_0, Q5_1
-// and Q8_0, and the K-quants Q4_K, Q5_K, Q6_K and Q8_K), and computes the
-// dot product of one stored weight row with a float32 vector, the inner
-// loop of a CPU matrix-vector product.
+// and Q8_0, and the K-quants Q4_K, Q5_K, Q6_K and Q8_K), and multiplies
+// stored weight rows with activations quantised to 8 bits (vecdot.go), the
+// inner loop of CPU matrix products.
 //
 // Dequantize and Quantize are the scalar reference: they follow ggml's
 // dequantize_row_* and quantize_row_*_ref formulas (ggml-quants.c) block by
 // block, and Quantize gives the same bytes on every platform (no fused
-// multiply-add decides a rounding). DotRow is the fast path; faster kernels
-// (SIMD, integer dot products against quantised activations) must be
-// tested against Dequantize. Nothing in a block is trusted: any bytes
+// multiply-add decides a rounding). The dot kernels have a portable Go
+// version against which every SIMD version is tested. Nothing in a block is trusted: any bytes
 // dequantise without a panic (into NaN or infinity if the scales say so).
 //
 // The package works on bytes already in memory. It must not read files,
-// know tensor names or model layouts, or allocate in DotRow.
+// know tensor names or model layouts, or allocate in its kernels.
 package quant
 
 import (
@@ -37,7 +36,7 @@ const (
 	qkK = 256 // K-quants
 )
 
-// Supported reports whether Dequantize, Quantize and DotRow handle t.
+// Supported reports whether Dequantize, Quantize and the dot kernels handle t.
 func Supported(t gguf.TensorType) bool {
 	switch t {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16,

@@ -148,6 +148,13 @@ var vecDots = map[gguf.TensorType]vecDotFunc{
 	gguf.TypeQ6_K: vecDotQ6_K,
 }
 
+// Multipliable reports whether there is a dot-product kernel for weights
+// of type t (every Supported type but Q8_K, which only activations use).
+func Multipliable(t gguf.TensorType) bool {
+	_, ok := vecDots[t]
+	return ok
+}
+
 // Kernel returns the dot-product kernel for weights of type t, to call
 // once per row: VecDot without the per-call dispatch.
 func Kernel(t gguf.TensorType) func(row, act []byte, n int) float32 {
