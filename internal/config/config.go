@@ -20,6 +20,11 @@ type Config struct {
 	// HF_TOKEN or HUGGING_FACE_HUB_TOKEN). They are read only by pull.
 	HFEndpoint string
 	HFToken    string
+	// Server and AdminKey point `sov keys` at a running server's admin API
+	// (SOV_SERVER, SOV_ADMIN_KEY). Empty: the server for Home, if running,
+	// with the admin key in Home.
+	Server   string
+	AdminKey string
 }
 
 // Setting documents one setting.
@@ -32,6 +37,8 @@ var Settings = []Setting{
 	{"SOV_HOME", "~/.sov", "directory holding the vault (blobs, metadata database) and all other state"},
 	{"HF_ENDPOINT", "https://huggingface.co", "Hugging Face Hub endpoint or mirror used by `sov model pull`"},
 	{"HF_TOKEN", "", "Hugging Face access token for gated or private repositories (also HUGGING_FACE_HUB_TOKEN)"},
+	{"SOV_SERVER", "", "URL of the sov serve whose admin API `sov keys` uses (default: the one running for SOV_HOME)"},
+	{"SOV_ADMIN_KEY", "", "admin key for SOV_SERVER (default: SOV_HOME/admin.key)"},
 }
 
 // Load resolves the configuration from the environment.
@@ -40,6 +47,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		Home:       getenv("SOV_HOME"),
 		HFEndpoint: getenv("HF_ENDPOINT"),
 		HFToken:    getenv("HF_TOKEN"),
+		Server:     getenv("SOV_SERVER"),
+		AdminKey:   getenv("SOV_ADMIN_KEY"),
 	}
 	if c.HFToken == "" {
 		c.HFToken = getenv("HUGGING_FACE_HUB_TOKEN")
@@ -65,9 +74,12 @@ func Load(getenv func(string) string) (*Config, error) {
 // AsMap returns the settings as name → value, for `sov env`-style output.
 // Secrets are masked.
 func (c *Config) AsMap() map[string]string {
-	tok := ""
-	if c.HFToken != "" {
-		tok = "(set)"
+	mask := func(s string) string {
+		if s != "" {
+			return "(set)"
+		}
+		return ""
 	}
-	return map[string]string{"SOV_HOME": c.Home, "HF_ENDPOINT": c.HFEndpoint, "HF_TOKEN": tok}
+	return map[string]string{"SOV_HOME": c.Home, "HF_ENDPOINT": c.HFEndpoint, "HF_TOKEN": mask(c.HFToken),
+		"SOV_SERVER": c.Server, "SOV_ADMIN_KEY": mask(c.AdminKey)}
 }
