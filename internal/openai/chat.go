@@ -119,7 +119,7 @@ type ChunkChoice struct {
 	Index        int             `json:"index"`
 	Delta        ChatDelta       `json:"delta"`
 	FinishReason *string         `json:"finish_reason"` // null until the last fragment
-	Logprobs     json.RawMessage `json:"logprobs"` // null unless asked for
+	Logprobs     json.RawMessage `json:"logprobs"`      // null unless asked for
 }
 
 // ChatDelta is the part of a message a chunk adds.

@@ -51,6 +51,19 @@ func TokenPrompt(ids []int) Prompt {
 	return Prompt{Tokens: ids, count: 1, set: true}
 }
 
+// given returns how many prompts were given and whether the prompt was
+// present at all. A Prompt built as a literal counts as one when it holds
+// text or tokens.
+func (p Prompt) given() (n int, ok bool) {
+	if p.set {
+		return p.count, true
+	}
+	if p.Text != "" || p.Tokens != nil {
+		return 1, true
+	}
+	return 0, false
+}
+
 // IsTokens reports whether the prompt was given as token ids.
 func (p Prompt) IsTokens() bool { return p.Tokens != nil }
 
@@ -72,10 +85,11 @@ func (p *Prompt) UnmarshalJSON(b []byte) error {
 	case 'n':
 		return nil
 	case '"':
-		if err := json.Unmarshal(b, &p.Text); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
-		p.count, p.set = 1, true
+		p.Text, p.count, p.set = s, 1, true
 		return nil
 	case '[':
 	default:

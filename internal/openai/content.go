@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
 // Content is a chat message's content: a string, null, or an array of
@@ -114,8 +115,8 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	case 'n':
 		return nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*c = TextContent(s)
@@ -144,8 +145,8 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 		*l = nil
 		return nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*l = StringList{s}
@@ -180,6 +181,29 @@ func (l StringList) withoutEmpty() StringList {
 // hasNull reports whether a JSON value holds a null literal. An array of
 // token ids must not: encoding/json would silently decode null as 0.
 func hasNull(b []byte) bool { return bytes.Contains(b, []byte("null")) }
+
+// unquote decodes a JSON string. Plain strings (no escapes, valid UTF-8),
+// the usual case for long prompts, are sliced out without a second pass of
+// encoding/json.
+func unquote(b []byte) (string, error) {
+	b = bytes.TrimSpace(b)
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
+		inner := b[1 : n-1]
+		plain := true
+		for _, c := range inner {
+			if c < 0x20 || c == '"' || c == '\\' {
+				plain = false
+				break
+			}
+		}
+		if plain && utf8.Valid(inner) {
+			return string(inner), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
 
 // firstByte returns the first non-space byte of a JSON value, or 0.
 func firstByte(b []byte) byte {

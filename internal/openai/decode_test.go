@@ -289,3 +289,40 @@ func TestDecodeEmbeddingAccepts(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateLiterals(t *testing.T) {
+	// Requests built in code, not decoded, validate by their exported fields.
+	tests := []struct {
+		name  string
+		err   error
+		param string
+	}{
+		{"prompt text", (&CompletionRequest{Model: "m", Prompt: Prompt{Text: "x"}}).Validate(), ""},
+		{"prompt tokens", (&CompletionRequest{Model: "m", Prompt: Prompt{Tokens: []int{1}}}).Validate(), ""},
+		{"prompt absent", (&CompletionRequest{Model: "m"}).Validate(), "prompt"},
+		{"input texts", (&EmbeddingRequest{Model: "m", Input: EmbeddingInput{Texts: []string{"a"}}}).Validate(), ""},
+		{"input tokens", (&EmbeddingRequest{Model: "m", Input: TokenInput([]int{1})}).Validate(), ""},
+		{"input absent", (&EmbeddingRequest{Model: "m"}).Validate(), "input"},
+		{"input empty", (&EmbeddingRequest{Model: "m", Input: TextInput()}).Validate(), "input"},
+		{"chat", (&ChatCompletionRequest{Model: "m", Messages: []ChatMessage{{Role: RoleUser, Content: TextContent("hi")}}}).Validate(), ""},
+		{"chat null content", (&ChatCompletionRequest{Model: "m", Messages: []ChatMessage{{Role: RoleUser}}}).Validate(), "messages[0].content"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			if tt.err != nil {
+				var ae *APIError
+				if !errors.As(tt.err, &ae) {
+					t.Fatalf("error %v is not an *APIError", tt.err)
+				}
+				got = ae.ParamName()
+				if got == "" {
+					got = "(no param) " + ae.Message
+				}
+			}
+			if got != tt.param {
+				t.Errorf("param = %q, want %q", got, tt.param)
+			}
+		})
+	}
+}

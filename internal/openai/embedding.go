@@ -33,13 +33,13 @@ const MaxEmbeddingInputs = 2048
 
 // EmbeddingInput is what to embed. On the wire it is a string, an array of
 // strings, an array of token ids, or an array of token-id arrays; decoded,
-// exactly one of Texts and Tokens is non-nil, one element per input.
+// exactly one of Texts and Tokens is non-nil, one element per input. Both
+// are nil when the input was absent or null.
 type EmbeddingInput struct {
 	Texts  []string
 	Tokens [][]int
 
 	single bool // was one string or one token array, not a list
-	set    bool // present and not null
 }
 
 // TextInput returns input that embeds the given strings.
@@ -47,7 +47,7 @@ func TextInput(texts ...string) EmbeddingInput {
 	if texts == nil {
 		texts = []string{}
 	}
-	return EmbeddingInput{Texts: texts, set: true}
+	return EmbeddingInput{Texts: texts}
 }
 
 // TokenInput returns input that embeds the given token-id sequences.
@@ -55,7 +55,7 @@ func TokenInput(ids ...[]int) EmbeddingInput {
 	if ids == nil {
 		ids = [][]int{}
 	}
-	return EmbeddingInput{Tokens: ids, set: true}
+	return EmbeddingInput{Tokens: ids}
 }
 
 // Len returns the number of inputs.
@@ -91,17 +91,16 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 	case 'n':
 		return nil
 	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
-		*in = EmbeddingInput{Texts: []string{s}, single: true, set: true}
+		*in = EmbeddingInput{Texts: []string{s}, single: true}
 		return nil
 	case '[':
 	default:
 		return errInputShape
 	}
-	in.set = true
 	if k := elemKind(b); k != '"' && k != ']' && hasNull(b) {
 		return errInputShape
 	}

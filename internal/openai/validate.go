@@ -137,13 +137,13 @@ func (r *CompletionRequest) Validate() error {
 		return InvalidRequest("model", "You must provide a model parameter.")
 	}
 	p := r.Prompt
-	switch {
-	case !p.set:
+	switch n, given := p.given(); {
+	case !given:
 		return InvalidRequest("prompt", "You must provide a prompt parameter.")
-	case p.count == 0:
+	case n == 0:
 		return InvalidRequest("prompt", "'prompt' must not be an empty array.")
-	case p.count > 1:
-		return InvalidRequest("prompt", "Only a single prompt is supported; got %d.", p.count)
+	case n > 1:
+		return InvalidRequest("prompt", "Only a single prompt is supported; got %d.", n)
 	case p.Tokens != nil && len(p.Tokens) == 0:
 		return InvalidRequest("prompt", "'prompt' must not be an empty array of token ids.")
 	}
@@ -175,7 +175,7 @@ func (r *EmbeddingRequest) Validate() error {
 	}
 	in := r.Input
 	switch n := in.Len(); {
-	case !in.set:
+	case in.Texts == nil && in.Tokens == nil:
 		return InvalidRequest("input", "You must provide an input parameter.")
 	case n == 0:
 		return InvalidRequest("input", "'input' must not be an empty array.")

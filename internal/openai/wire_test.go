@@ -332,9 +332,9 @@ func TestEmbeddingInputForms(t *testing.T) {
 		want EmbeddingInput
 		n    int
 	}{
-		{`"The food was delicious"`, EmbeddingInput{Texts: []string{"The food was delicious"}, single: true, set: true}, 1},
+		{`"The food was delicious"`, EmbeddingInput{Texts: []string{"The food was delicious"}, single: true}, 1},
 		{`["a","b"]`, TextInput("a", "b"), 2},
-		{`[1,2,3]`, EmbeddingInput{Tokens: [][]int{{1, 2, 3}}, single: true, set: true}, 1},
+		{`[1,2,3]`, EmbeddingInput{Tokens: [][]int{{1, 2, 3}}, single: true}, 1},
 		{`[[1,2],[3]]`, TokenInput([]int{1, 2}, []int{3}), 2},
 		{`[]`, TextInput(), 0},
 	}
@@ -540,5 +540,41 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("NewID repeated %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestUnquote(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		err  bool
+	}{
+		{`"plain"`, "plain", false},
+		{` "spaced" `, "spaced", false},
+		{`""`, "", false},
+		{`"héllo ✓"`, "héllo ✓", false},
+		{`"a\nb"`, "a\nb", false},
+		{`"\u00e9\ud83d\ude00"`, "é😀", false},
+		{`"a\/b"`, "a/b", false},
+		{"\"bad \xff utf8\"", "bad \ufffd utf8", false},
+		{"\"raw\ttab\"", "", true},
+		{`"unterminated`, "", true},
+		{`"`, "", true},
+		{`"a"b"`, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := unquote([]byte(tt.in))
+			if (err != nil) != tt.err {
+				t.Fatalf("err = %v, want error %v", err, tt.err)
+			}
+			if !tt.err && got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			var viaJSON string
+			if jerr := json.Unmarshal([]byte(tt.in), &viaJSON); (jerr != nil) != tt.err || viaJSON != got && !tt.err {
+				t.Errorf("encoding/json says %q, %v", viaJSON, jerr)
+			}
+		})
 	}
 }
