@@ -49,7 +49,10 @@ digest of its manifest. Importing the same content again stores nothing new.`,
 			if err != nil {
 				return err
 			}
-			return a.printImport(res, asJSON)
+			if err := a.printImport(res, asJSON); err != nil {
+				return err
+			}
+			return a.auditModel(ctx, "model.add", res.Ref.Name+":"+res.Ref.Tag, res.Digest.String(), map[string]any{"source": args[0], "unchanged": res.Unchanged})
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "NAME[:TAG] to give the model (default: derived from PATH)")
@@ -123,7 +126,10 @@ access to gated and private repositories.`,
 			if !asJSON {
 				fmt.Fprintf(a.env.Stdout, "pulled %s@%s\n", res.Repo, res.Commit)
 			}
-			return a.printImport(res.ImportResult, asJSON, res.Repo, res.Commit)
+			if err := a.printImport(res.ImportResult, asJSON, res.Repo, res.Commit); err != nil {
+				return err
+			}
+			return a.auditModel(ctx, "model.add", res.Ref.Name+":"+res.Ref.Tag, res.Digest.String(), map[string]any{"source": "hf://" + res.Repo + "@" + res.Commit, "unchanged": res.Unchanged})
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "NAME[:TAG] to give the model (default: the repository id)")
@@ -213,7 +219,10 @@ func (a *app) tagCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return v.Tag(cmd.Context(), args[0], args[1])
+			if err := v.Tag(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			return a.auditModel(cmd.Context(), "model.tag", args[1], "", map[string]any{"from": args[0]})
 		},
 	}
 }
@@ -235,6 +244,9 @@ no other model uses.`,
 			}
 			res, err := v.Remove(cmd.Context(), args[0])
 			if err != nil {
+				return err
+			}
+			if err := a.auditModel(cmd.Context(), "model.remove", args[0], string(res.Deleted), map[string]any{"untagged": res.Untagged}); err != nil {
 				return err
 			}
 			if asJSON {

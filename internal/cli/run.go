@@ -72,8 +72,8 @@ text completion instead. --temperature 0 is greedy decoding.`,
 	return cmd
 }
 
-// runner holds a loaded model for one sov run.
-type runner struct {
+// chatRunner holds a loaded model for one sov run.
+type chatRunner struct {
 	a     *app
 	f     runFlags
 	model *engine.Model
@@ -105,7 +105,7 @@ func (a *app) run(ctx context.Context, args []string, f runFlags) error {
 		return err
 	}
 	defer sess.Close()
-	r := &runner{a: a, f: f, model: m, sess: sess, tok: tok}
+	r := &chatRunner{a: a, f: f, model: m, sess: sess, tok: tok}
 	if !f.raw {
 		src, ok := m.File.String("tokenizer.chat_template")
 		if !ok {
@@ -134,7 +134,7 @@ func (a *app) run(ctx context.Context, args []string, f runFlags) error {
 }
 
 // turn generates one answer, streaming it to stdout, and returns its text.
-func (r *runner) turn(ctx context.Context, msgs []chat.Message, rawPrompt string) (string, error) {
+func (r *chatRunner) turn(ctx context.Context, msgs []chat.Message, rawPrompt string) (string, error) {
 	var prompt []int32
 	var err error
 	if r.tmpl == nil {
@@ -181,7 +181,7 @@ func (r *runner) turn(ctx context.Context, msgs []chat.Message, rawPrompt string
 	return answer.String(), err
 }
 
-func (r *runner) printStats(st engine.Stats) {
+func (r *chatRunner) printStats(st engine.Stats) {
 	rate := func(n int, d time.Duration) float64 {
 		if d <= 0 {
 			return 0
@@ -196,7 +196,7 @@ func (r *runner) printStats(st engine.Stats) {
 }
 
 // chat runs an interactive conversation on the terminal.
-func (r *runner) chat(ctx context.Context) error {
+func (r *chatRunner) chat(ctx context.Context) error {
 	var msgs []chat.Message
 	if r.f.system != "" {
 		msgs = append(msgs, chat.Message{Role: "system", Content: r.f.system})

@@ -1,0 +1,325 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"sov.dev/sov/internal/backend"
+	"sov.dev/sov/internal/keys"
+	"sov.dev/sov/internal/openai"
+)
+
+// decoded is a validated inference request plus what the gateway needs to
+// know about it before routing.
+type decoded struct {
+	req      *backend.Request
+	estimate int64 // tokens the request may use, reserved against limits
+}
+
+type decodeFunc func(body []byte) (*decoded, error)
+
+// estimateTokens guesses a request's size before it runs, so that limits
+// can reserve it: about four bytes of JSON per prompt token, plus the most
+// the model may write.
+func estimateTokens(body []byte, maxOut int) int64 {
+	if maxOut <= 0 {
+		maxOut = 256
+	}
+	return int64(len(body)/4 + maxOut)
+}
+
+func handleChat(body []byte) (*decoded, error) {
+	c, err := openai.DecodeChatCompletionRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &backend.Request{Endpoint: backend.Chat, Model: c.Model, Body: body, Chat: c, Stream: c.Stream,
+		IncludeUsage: c.Stream && c.StreamOptions != nil && c.StreamOptions.IncludeUsage}
+	return &decoded{req: r, estimate: estimateTokens(body, c.MaxOutputTokens())}, nil
+}
+
+func handleCompletion(body []byte) (*decoded, error) {
+	c, err := openai.DecodeCompletionRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	maxOut := 16 // OpenAI's default for completions
+	if c.MaxTokens != nil {
+		maxOut = *c.MaxTokens
+	}
+	r := &backend.Request{Endpoint: backend.Completion, Model: c.Model, Body: body, Completion: c, Stream: c.Stream,
+		IncludeUsage: c.Stream && c.StreamOptions != nil && c.StreamOptions.IncludeUsage}
+	return &decoded{req: r, estimate: estimateTokens(body, maxOut)}, nil
+}
+
+func handleEmbedding(body []byte) (*decoded, error) {
+	e, err := openai.DecodeEmbeddingRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &backend.Request{Endpoint: backend.Embedding, Model: e.Model, Body: body, Embedding: e}
+	return &decoded{req: r, estimate: int64(len(body)/4 + 1)}, nil
+}
+
+// inference serves one of the OpenAI inference endpoints: authenticate,
+// read and validate the body, check the key's models, residency and
+// limits, then try the backends in turn until one answers.
+func (s *Server) inference(decode decodeFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
+		s.metrics.inFlight.Inc()
+		defer s.metrics.inFlight.Dec()
+		rec := &record{start: time.Now(), requestID: requestID(r.Context()), endpoint: r.URL.Path}
+		defer func() { s.finish(rec) }()
+
+		k, aerr := s.authenticate(r, false)
+		if aerr != nil {
+			rec.fail(aerr, "denied:auth")
+			writeError(w, r, aerr)
+			return
+		}
+		rec.key = k
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				aerr = apiError(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "",
+					"The request body is larger than this server accepts ("+strconv.FormatInt(mbe.Limit, 10)+" bytes).")
+			} else {
+				aerr = apiError(http.StatusBadRequest, "invalid_request_error", "", "", "Could not read the request body.")
+			}
+			rec.fail(aerr, "denied:invalid")
+			writeError(w, r, aerr)
+			return
+		}
+		d, err := decode(body)
+		if err != nil {
+			rec.fail(err, "denied:invalid")
+			writeError(w, r, err)
+			return
+		}
+		req := d.req
+		rec.endpoint = string(req.Endpoint)
+		rec.model = req.Model
+		if s.opts.LogContent {
+			rec.request = body
+		}
+		if len(k.Models) > 0 && !modelAllowed(k.Models, req.Model) {
+			aerr = apiError(http.StatusForbidden, "permission_error", "model_not_allowed", "model",
+				"The key "+k.Name+" may not use the model "+strconv.Quote(req.Model)+".")
+			rec.fail(aerr, "denied:model")
+			writeError(w, r, aerr)
+			return
+		}
+		allowed := s.jurisdictions(k)
+		candidates, rerr := s.router.route(r.Context(), req.Model, allowed)
+		if rerr != nil {
+			typ := "invalid_request_error"
+			if rerr.status == http.StatusForbidden {
+				typ = "permission_error"
+			}
+			aerr = apiError(rerr.status, typ, rerr.code, "model", rerr.message)
+			decision := "denied:unknown_model"
+			if rerr.status == http.StatusForbidden {
+				decision = "denied:residency"
+			}
+			rec.fail(aerr, decision)
+			writeError(w, r, aerr)
+			return
+		}
+		rec.routed = true
+		release, denial := s.opts.Admit(k, d.estimate)
+		if denial != nil {
+			typ, code := "rate_limit_error", "rate_limit_exceeded"
+			if denial.Limit == "budget" {
+				typ, code = "insufficient_quota", "insufficient_quota" // as OpenAI sends it
+			}
+			aerr = apiError(http.StatusTooManyRequests, typ, code, "", denial.Message)
+			rec.fail(aerr, "denied:"+denial.Limit)
+			retryAfter(w, denial.RetryAfter, denial.Retry)
+			writeError(w, r, aerr)
+			return
+		}
+		var usage openai.Usage
+		defer func() { release(int64(usage.TotalTokens)) }()
+
+		req.RequestID = rec.requestID
+		req.KeyID = k.ID
+		req.Tenant = k.Tenant
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		out := &clientOutput{w: w, stream: req.Stream, start: rec.start, keep: s.opts.LogContent}
+		for _, b := range candidates {
+			rec.backend = b.Name()
+			err = b.Do(ctx, req, out)
+			if err == nil || out.started || !errors.Is(err, backend.ErrUnavailable) {
+				break
+			}
+			s.log.Warn("backend unavailable; trying the next", "request_id", rec.requestID, "backend", b.Name(), "err", err)
+		}
+		usage = out.usage
+		rec.usage = out.usage
+		rec.ttft = out.ttft
+		rec.response = out.kept.Bytes()
+		switch {
+		case err == nil:
+			if req.Stream {
+				out.done()
+			}
+			rec.status = http.StatusOK
+			rec.decision = "allowed"
+		case out.started:
+			// The answer had begun: the status line is gone. Tell a
+			// streaming client in the stream, then stop.
+			rec.status = http.StatusOK
+			rec.decision = "allowed"
+			rec.errText = err.Error()
+			if ctx.Err() != nil && r.Context().Err() != nil {
+				rec.status = 499 // the client went away
+				rec.errText = "client disconnected"
+				return
+			}
+			if req.Stream && !out.sawError {
+				out.event(errorEvent(err))
+			}
+		case r.Context().Err() != nil:
+			rec.status = 499
+			rec.decision = "allowed"
+			rec.errText = "client disconnected"
+		default:
+			var ae *openai.APIError
+			switch {
+			case errors.As(err, &ae):
+			case errors.Is(err, context.DeadlineExceeded):
+				ae = apiError(http.StatusGatewayTimeout, "server_error", "timeout", "", "The request took longer than this server allows.")
+			case errors.Is(err, backend.ErrUnavailable):
+				ae = apiError(http.StatusServiceUnavailable, "server_error", "backend_unavailable", "",
+					"No backend could answer for the model "+strconv.Quote(req.Model)+" right now; try again shortly.")
+				retryAfter(w, 2*time.Second, true)
+			case errors.Is(err, backend.ErrUnknownModel):
+				ae = apiError(http.StatusNotFound, "invalid_request_error", "model_not_found", "model",
+					"The model "+strconv.Quote(req.Model)+" does not exist or is not served here.")
+			default:
+				s.log.Error("backend error", "request_id", rec.requestID, "backend", rec.backend, "err", err)
+				ae = apiError(http.StatusInternalServerError, "server_error", "", "", "The server had an error while processing your request.")
+			}
+			rec.fail(err, "allowed")
+			rec.status = ae.HTTPStatus() // what the client is told, not err's
+			writeError(w, r, ae)
+		}
+	})
+}
+
+// jurisdictions is where a key's requests may be processed: the
+// intersection of the key's own list and its tenant's (nil: anywhere).
+func (s *Server) jurisdictions(k *keys.Key) []string {
+	var own []string
+	if len(k.Jurisdictions) > 0 {
+		own = k.Jurisdictions
+	}
+	t, ok := s.opts.Tenants[k.Tenant]
+	if ok && len(t) > 0 {
+		return intersect(own, t)
+	}
+	return own
+}
+
+func errorEvent(err error) []byte {
+	msg := "The backend failed while answering."
+	var ae *openai.APIError
+	if errors.As(err, &ae) {
+		msg = ae.Message
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		msg = "The request took longer than this server allows."
+	}
+	b, _ := openaiErrorJSON(msg)
+	return b
+}
+
+func openaiErrorJSON(msg string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"error":{"message":`)
+	buf.WriteString(strconv.Quote(msg))
+	buf.WriteString(`,"type":"server_error","param":null,"code":null}}`)
+	return buf.Bytes(), nil
+}
+
+// clientOutput writes a backend's answer to the client: server-sent events
+// for a stream, one JSON body otherwise.
+type clientOutput struct {
+	w        http.ResponseWriter
+	stream   bool
+	start    time.Time
+	started  bool
+	sawError bool
+	ttft     time.Duration
+	usage    openai.Usage
+	keep     bool // keep the answer for the audit log
+	kept     bytes.Buffer
+}
+
+var _ backend.Output = (*clientOutput)(nil)
+
+func (o *clientOutput) begin() {
+	o.started = true
+	o.ttft = time.Since(o.start)
+	h := o.w.Header()
+	if o.stream {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	o.w.WriteHeader(http.StatusOK)
+}
+
+func (o *clientOutput) Data(p []byte) error {
+	if !o.started {
+		o.begin()
+	}
+	if o.keep {
+		o.kept.Write(p)
+		o.kept.WriteByte('\n')
+	}
+	if !o.stream {
+		_, err := o.w.Write(p)
+		return err
+	}
+	if bytes.HasPrefix(p, []byte(`{"error"`)) {
+		o.sawError = true
+	}
+	return o.event(p)
+}
+
+var (
+	dataPrefix = []byte("data: ")
+	eventEnd   = []byte("\n\n")
+	doneEvent  = []byte("data: [DONE]\n\n")
+)
+
+func (o *clientOutput) event(p []byte) error {
+	if _, err := o.w.Write(dataPrefix); err != nil {
+		return err
+	}
+	if _, err := o.w.Write(p); err != nil {
+		return err
+	}
+	if _, err := o.w.Write(eventEnd); err != nil {
+		return err
+	}
+	return http.NewResponseController(o.w).Flush()
+}
+
+func (o *clientOutput) done() {
+	o.w.Write(doneEvent)
+	http.NewResponseController(o.w).Flush()
+}
+
+func (o *clientOutput) Usage(u openai.Usage) { o.usage = u }
