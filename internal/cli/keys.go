@@ -25,7 +25,7 @@ import (
 
 // keyFlags are sov keys create's options.
 type keyFlags struct {
-	name, tenant, window string
+	name, tenant, window  string
 	models, jurisdictions []string
 	rpm, tpm, conc        int
 	budget                int64
@@ -247,7 +247,6 @@ func (a *app) localKeys(ctx context.Context) (*localKeyService, error) {
 	}
 	return &localKeyService{m: &keys.Manager{Store: st, Hasher: h}, st: st, log: log, actor: cliActor()}, nil
 }
-
 
 func cliActor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
