@@ -200,6 +200,15 @@ func TestPanicInBackend(t *testing.T) {
 	if logs := h.logs.String(); !strings.Contains(logs, "secret internal detail") || !strings.Contains(logs, "goroutine") {
 		t.Errorf("the panic and its stack are not logged:\n%s", logs)
 	}
+	// The audit log and the metrics record what the client was told.
+	for _, e := range h.audit.all() {
+		if e.kind == "inference" && e.data["model"] == "boom" && (e.data["status"] != 500 || e.data["backend"] != "panicky") {
+			t.Errorf("audit record %v", e.data)
+		}
+	}
+	if got := metric(h.metrics(), "sov_requests_total", map[string]string{"endpoint": "chat.completions", "model": "boom", "backend": "panicky", "code": "500"}); got != 2 {
+		t.Errorf("sov_requests_total{code=500} = %v, want 2", got)
+	}
 	// The server goes on serving.
 	if resp, b := h.chat(secret, chatBody("m", "hi", "")); resp.StatusCode != 200 {
 		t.Errorf("after the panic: status %d: %s", resp.StatusCode, b)

@@ -112,9 +112,6 @@ func newHarness(t testing.TB, s setup) *harness {
 // key creates a key and returns its secret.
 func (h *harness) key(o keys.CreateOptions) string {
 	h.t.Helper()
-	if o.Name == "" {
-		o.Name = "k" + strconv.Itoa(len(h.audit.all())) + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	}
 	_, secret, err := h.mgr.Create(context.Background(), o)
 	if err != nil {
 		h.t.Fatal(err)
@@ -457,8 +454,8 @@ func engine(t *testing.T, j string) *runner.Runner {
 	return r
 }
 
-// sse is a parsed server-sent event stream: the payloads of its data
-// events, in order ("[DONE]" included).
+// readSSE parses a whole server-sent event stream into the payloads of its
+// data events, in order ("[DONE]" included).
 func readSSE(t *testing.T, body []byte) []string {
 	t.Helper()
 	var out []string

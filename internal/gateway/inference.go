@@ -76,7 +76,14 @@ func (s *Server) inference(decode decodeFunc) http.Handler {
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec()
 		rec := &record{start: time.Now(), requestID: requestID(r.Context()), endpoint: r.URL.Path}
-		defer func() { s.finish(rec) }()
+		defer func() {
+			if rec.status == 0 {
+				// Only a panic leaves without a status; withRecover
+				// answers it with a 500.
+				rec.status, rec.errText = http.StatusInternalServerError, "panic (see the log)"
+			}
+			s.finish(rec)
+		}()
 
 		k, aerr := s.authenticate(r, false)
 		if aerr != nil {

@@ -140,10 +140,14 @@ func TestBudget(t *testing.T) {
 	}
 	// Still under: admitted. The stream did not ask for usage, but it is
 	// charged all the same (18 used).
-	if resp, b := h.chat(secret, chatBody("m", "x y z", `,"stream":true`)); resp.StatusCode != 200 {
-		t.Fatalf("second: status %d: %s", resp.StatusCode, b)
+	resp, body := h.chat(secret, chatBody("m", "x y z", `,"stream":true`))
+	if resp.StatusCode != 200 {
+		t.Fatalf("second: status %d: %s", resp.StatusCode, body)
 	}
-	resp, body := h.chat(secret, chatBody("m", "x y z", ""))
+	// The client may read [DONE] before the gateway settles the usage:
+	// wait for the request's end.
+	h.audit.inference(t, resp.Header.Get("X-Request-Id"))
+	resp, body = h.chat(secret, chatBody("m", "x y z", ""))
 	_, msg := wantError(t, resp, body, 429, "insufficient_quota", "insufficient_quota")
 	if msg == "" {
 		t.Error("no message")
