@@ -45,6 +45,12 @@ type setup struct {
 	requestTimeout time.Duration
 	gauges         func() map[string]float64
 	noAdmin        bool // no admin API
+	// audit replaces the harness's in-memory audit record (benchmarks
+	// use a real audit.Writer).
+	audit func(kind, actor string, data map[string]any)
+	quiet bool // log at info level, as sov serve does by default
+
+	streamWriteTimeout time.Duration
 }
 
 // harness is a running gateway and what the tests need to talk to it.
@@ -78,21 +84,29 @@ func newHarness(t testing.TB, s setup) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	level := slog.LevelDebug
+	if s.quiet {
+		level = slog.LevelInfo
+	}
 	h := &harness{t: t, mgr: mgr, hasher: hasher, admin: admin, audit: &auditLog{}, logs: &syncBuffer{}}
 	opts := gateway.Options{
-		Backends:       s.backends,
-		Authenticate:   cache.Authenticate,
-		Admit:          s.admit,
-		Audit:          h.audit.record,
-		Tenants:        s.tenants,
-		MaxBodyBytes:   s.maxBody,
-		RequestTimeout: s.requestTimeout,
-		CORSOrigins:    s.cors,
-		Logger:         slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Gauges:         s.gauges,
+		Backends:           s.backends,
+		Authenticate:       cache.Authenticate,
+		Admit:              s.admit,
+		Audit:              h.audit.record,
+		Tenants:            s.tenants,
+		MaxBodyBytes:       s.maxBody,
+		RequestTimeout:     s.requestTimeout,
+		StreamWriteTimeout: s.streamWriteTimeout,
+		CORSOrigins:        s.cors,
+		Logger:             slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: level})),
+		Gauges:             s.gauges,
 	}
 	if !s.noAdmin {
 		opts.Admin = mgr
+	}
+	if s.audit != nil {
+		opts.Audit = s.audit
 	}
 	srv, err := gateway.New(opts)
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -75,12 +77,25 @@ func (s *Server) inference(decode decodeFunc) http.Handler {
 		defer s.inflight.Done()
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec()
-		rec := &record{start: time.Now(), requestID: requestID(r.Context()), endpoint: r.URL.Path}
+		rec := &record{start: time.Now(), requestID: requestID(w), endpoint: r.URL.Path}
+		var out *clientOutput // set once a backend may write
 		defer func() {
 			if rec.status == 0 {
-				// Only a panic leaves without a status; withRecover
-				// answers it with a 500.
+				// Only a panic leaves without a status.
 				rec.status, rec.errText = http.StatusInternalServerError, "panic (see the log)"
+				if out != nil && out.started {
+					// The answer has begun: an error body would be
+					// appended to it (raw JSON in an event stream).
+					// Log the panic and drop the connection instead.
+					v := recover()
+					if v != http.ErrAbortHandler {
+						s.log.Error("panic serving request after its answer began; closing the connection",
+							"request_id", rec.requestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+					}
+					s.finish(rec)
+					panic(http.ErrAbortHandler)
+				}
+				// Before that, withRecover answers with a 500.
 			}
 			s.finish(rec)
 		}()
@@ -92,7 +107,7 @@ func (s *Server) inference(decode decodeFunc) http.Handler {
 			return
 		}
 		rec.key = k
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+		body, err := readBody(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), r.ContentLength, s.opts.MaxBodyBytes)
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -161,7 +176,11 @@ func (s *Server) inference(decode decodeFunc) http.Handler {
 		req.Tenant = k.Tenant
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 		defer cancel()
-		out := &clientOutput{w: w, stream: req.Stream, start: rec.start, keep: s.opts.LogContent}
+		out = &clientOutput{w: w, rc: http.NewResponseController(w), stream: req.Stream, start: rec.start,
+			keep: s.opts.LogContent, writeTimeout: s.opts.RequestTimeout}
+		if req.Stream {
+			out.writeTimeout = s.opts.StreamWriteTimeout
+		}
 		for _, b := range candidates {
 			rec.backend = b.Name()
 			err = b.Do(ctx, req, out)
@@ -259,45 +278,84 @@ func openaiErrorJSON(msg string) ([]byte, error) {
 
 // clientOutput writes a backend's answer to the client: server-sent events
 // for a stream, one JSON body otherwise.
+//
+// Every write has a deadline, so that a client that stops reading cannot
+// hold a handler (and its backend) forever: a non-streamed body must be
+// written within writeTimeout of its start, each event of a stream within
+// writeTimeout of its own start. A write past its deadline fails, which
+// tells the backend the client has gone.
 type clientOutput struct {
-	w        http.ResponseWriter
-	stream   bool
-	start    time.Time
-	started  bool
-	sawError bool
-	ttft     time.Duration
-	usage    openai.Usage
-	keep     bool // keep the answer for the audit log
-	kept     bytes.Buffer
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	stream       bool
+	writeTimeout time.Duration
+	start        time.Time
+	started      bool
+	sawError     bool
+	ttft         time.Duration
+	usage        openai.Usage
+	keep         bool // keep the answer for the audit log
+	kept         bytes.Buffer
 }
 
 var _ backend.Output = (*clientOutput)(nil)
 
-func (o *clientOutput) begin() {
+func (o *clientOutput) begin(size int) {
 	o.started = true
 	o.ttft = time.Since(o.start)
 	h := o.w.Header()
 	if o.stream {
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
+		h["Content-Type"] = eventStream
+		h["Cache-Control"] = noCache
+		h["X-Accel-Buffering"] = no
 	} else {
-		h.Set("Content-Type", "application/json")
+		h["Content-Type"] = applicationJSON
+		// The length lets the body be flushed at once, ahead of the
+		// audit and metrics work, with the same framing Go would choose
+		// for a small body written whole.
+		h["Content-Length"] = []string{strconv.Itoa(size)}
 	}
 	o.w.WriteHeader(http.StatusOK)
 }
 
+// Header values, shared (net/http only reads them).
+var (
+	eventStream     = []string{"text/event-stream"}
+	noCache         = []string{"no-cache"}
+	no              = []string{"no"}
+	applicationJSON = []string{"application/json"}
+)
+
+// setDeadline bounds the next write. The deadline also covers what
+// net/http writes after the handler returns (the end of a chunked
+// stream); net/http then clears it before the connection carries another
+// request.
+func (o *clientOutput) setDeadline() {
+	if o.writeTimeout > 0 {
+		o.rc.SetWriteDeadline(time.Now().Add(o.writeTimeout)) // unsupported: no deadline
+	}
+}
+
 func (o *clientOutput) Data(p []byte) error {
-	if !o.started {
-		o.begin()
+	first := !o.started
+	if first {
+		if !o.stream {
+			o.setDeadline() // event sets its own
+		}
+		o.begin(len(p))
 	}
 	if o.keep {
 		o.kept.Write(p)
 		o.kept.WriteByte('\n')
 	}
 	if !o.stream {
-		_, err := o.w.Write(p)
-		return err
+		if _, err := o.w.Write(p); err != nil {
+			return err
+		}
+		if first {
+			return o.rc.Flush()
+		}
+		return nil
 	}
 	if bytes.HasPrefix(p, []byte(`{"error"`)) {
 		o.sawError = true
@@ -312,6 +370,7 @@ var (
 )
 
 func (o *clientOutput) event(p []byte) error {
+	o.setDeadline() // a rolling deadline: each event gets its own
 	if _, err := o.w.Write(dataPrefix); err != nil {
 		return err
 	}
@@ -321,12 +380,38 @@ func (o *clientOutput) event(p []byte) error {
 	if _, err := o.w.Write(eventEnd); err != nil {
 		return err
 	}
-	return http.NewResponseController(o.w).Flush()
+	return o.rc.Flush()
 }
 
 func (o *clientOutput) done() {
+	o.setDeadline()
 	o.w.Write(doneEvent)
-	http.NewResponseController(o.w).Flush()
+	o.rc.Flush()
 }
 
 func (o *clientOutput) Usage(u openai.Usage) { o.usage = u }
+
+// readBody reads a request body of at most limit bytes, whose length the
+// client announced as size (-1: unknown), allocating once when it is known.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size <= 0 || size > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, size+1) // +1: the read that sees EOF needs no room
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// More than announced (only a non-HTTP/1 caller can do that):
+			// carry on, still bounded by r.
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
+}

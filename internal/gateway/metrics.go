@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,38 @@ type metrics struct {
 	ttft     *prometheus.HistogramVec // endpoint
 	denials  *prometheus.CounterVec   // reason
 	inFlight prometheus.Gauge
+
+	// series caches the children a request's observation touches, by
+	// their labels, so that the request path does not hash and check
+	// label values on every call (model is "" unless the router knew the
+	// model, so the set stays as small as the vectors themselves).
+	series sync.Map // seriesKey → *requestSeries
+}
+
+type seriesKey struct {
+	endpoint, model, backend string
+	code                     int
+}
+
+type requestSeries struct {
+	requests           prometheus.Counter
+	duration, ttft     prometheus.Observer
+	prompt, completion prometheus.Counter
+}
+
+func (m *metrics) seriesFor(k seriesKey) *requestSeries {
+	if v, ok := m.series.Load(k); ok {
+		return v.(*requestSeries)
+	}
+	rs := &requestSeries{
+		requests:   m.requests.WithLabelValues(k.endpoint, k.model, k.backend, statusLabel(k.code)),
+		duration:   m.duration.WithLabelValues(k.endpoint),
+		ttft:       m.ttft.WithLabelValues(k.endpoint),
+		prompt:     m.tokens.WithLabelValues(k.model, "prompt"),
+		completion: m.tokens.WithLabelValues(k.model, "completion"),
+	}
+	v, _ := m.series.LoadOrStore(k, rs)
+	return v.(*requestSeries)
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
@@ -69,20 +102,20 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) denied(reason string) { m.denials.WithLabelValues(reason).Inc() }
 
 func (m *metrics) observe(r *record, model string, latency time.Duration) {
-	endpoint := r.endpoint
 	if len(r.decision) > 7 && r.decision[:7] == "denied:" {
 		m.denied(r.decision[7:])
 	}
-	m.requests.WithLabelValues(endpoint, model, r.backend, statusLabel(r.status)).Inc()
-	m.duration.WithLabelValues(endpoint).Observe(latency.Seconds())
+	rs := m.seriesFor(seriesKey{endpoint: r.endpoint, model: model, backend: r.backend, code: r.status})
+	rs.requests.Inc()
+	rs.duration.Observe(latency.Seconds())
 	if r.ttft > 0 {
-		m.ttft.WithLabelValues(endpoint).Observe(r.ttft.Seconds())
+		rs.ttft.Observe(r.ttft.Seconds())
 	}
 	if r.usage.PromptTokens > 0 {
-		m.tokens.WithLabelValues(model, "prompt").Add(float64(r.usage.PromptTokens))
+		rs.prompt.Add(float64(r.usage.PromptTokens))
 	}
 	if r.usage.CompletionTokens > 0 {
-		m.tokens.WithLabelValues(model, "completion").Add(float64(r.usage.CompletionTokens))
+		rs.completion.Add(float64(r.usage.CompletionTokens))
 	}
 }
 

@@ -1,46 +1,59 @@
 package gateway
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"sov.dev/sov/internal/keys"
 	"sov.dev/sov/internal/openai"
 )
 
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	keyKey
-)
-
-// withRequestID gives every request an id, returned in x-request-id.
+// withRequestID gives every request an id, returned in x-request-id. The
+// handlers read it back from the response header (requestID), which costs
+// no copy of the request.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		w.Header()["X-Request-Id"] = []string{s.ids.next()}
+		next.ServeHTTP(w, r)
 	})
 }
 
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+func requestID(w http.ResponseWriter) string {
+	if v := w.Header()["X-Request-Id"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
-func newRequestID() string {
+// idSource makes request ids: "req_" and 24 characters of [0-9a-z] from a
+// ChaCha8 stream seeded by crypto/rand, which is as unpredictable as
+// reading crypto/rand for each id but needs no system call.
+type idSource struct {
+	mu  sync.Mutex
+	rng *mathrand.ChaCha8
+}
+
+func newIDSource() *idSource {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return &idSource{rng: mathrand.NewChaCha8(seed)}
+}
+
+func (g *idSource) next() string {
 	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
 	var b [24]byte
-	rand.Read(b[:])
+	g.mu.Lock()
+	g.rng.Read(b[:])
+	g.mu.Unlock()
 	out := make([]byte, 4+len(b))
 	copy(out, "req_")
 	for i, c := range b {
@@ -58,7 +71,7 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.log.Error("panic serving request", "request_id", requestID(w), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				writeError(w, r, apiError(http.StatusInternalServerError, "server_error", "", "", "The server had an error while processing your request."))
 			}
 		}()

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -79,7 +81,7 @@ func (s *Server) finish(r *record) {
 	s.opts.Audit("inference", actor, data)
 	if r.status >= 500 {
 		s.log.Warn("request failed", "request_id", r.requestID, "status", r.status, "backend", r.backend, "err", r.errText)
-	} else {
+	} else if s.log.Enabled(context.Background(), slog.LevelDebug) { // spares boxing the arguments
 		s.log.Debug("request", "request_id", r.requestID, "status", r.status, "model", r.model, "backend", r.backend,
 			"latency", latency, "tokens_in", r.usage.PromptTokens, "tokens_out", r.usage.CompletionTokens, "decision", r.decision)
 	}

@@ -55,7 +55,11 @@ type Options struct {
 
 	MaxBodyBytes   int64
 	RequestTimeout time.Duration
-	CORSOrigins    []string
+	// StreamWriteTimeout bounds writing one event of a stream to the
+	// client (default 60s): a client that stops reading is cut off then.
+	// A non-streamed answer must be written within RequestTimeout.
+	StreamWriteTimeout time.Duration
+	CORSOrigins        []string
 	// LogContent records prompts and outputs in the audit log.
 	LogContent bool
 
@@ -72,6 +76,7 @@ type Server struct {
 	router  *router
 	metrics *metrics
 	mux     *http.ServeMux
+	ids     *idSource
 
 	// inflight counts requests being answered, for draining.
 	inflight sync.WaitGroup
@@ -91,6 +96,9 @@ func New(opts Options) (*Server, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Minute
 	}
+	if opts.StreamWriteTimeout <= 0 {
+		opts.StreamWriteTimeout = 60 * time.Second
+	}
 	if opts.Admit == nil {
 		opts.Admit = func(*keys.Key, int64) (func(int64), *Denial) { return func(int64) {}, nil }
 	}
@@ -104,6 +112,7 @@ func New(opts Options) (*Server, error) {
 		opts:   opts,
 		log:    opts.Logger,
 		router: newRouter(opts.Backends, opts.Logger),
+		ids:    newIDSource(),
 	}
 	s.metrics = newMetrics(opts.Registry, s)
 	s.routes()

@@ -9,10 +9,12 @@ import (
 	"strings"
 )
 
-// Request decoding. A body is decoded in one json.Unmarshal into the
-// request type; only when that fails is it decoded again, field by field,
-// to find the JSON path of the value at fault (see locate). Validation then
-// checks the decoded request and names the parameter it rejects.
+// Request decoding. A chat body of the usual shape is decoded by a
+// single-pass scanner (decode_fast.go); any other body is decoded in one
+// json.Unmarshal into the request type; only when that fails is it decoded
+// again, field by field, to find the JSON path of the value at fault (see
+// locate). Validation then checks the decoded request and names the
+// parameter it rejects.
 
 // DecodeChatCompletionRequest decodes and validates the body of POST
 // /v1/chat/completions. Every error is an *APIError (400) whose Param
@@ -20,8 +22,11 @@ import (
 // strings, which would end every answer at once, are dropped.
 func DecodeChatCompletionRequest(body []byte) (*ChatCompletionRequest, error) {
 	r := new(ChatCompletionRequest)
-	if err := decode(body, r); err != nil {
-		return nil, err
+	if !decodeChatFast(body, r) {
+		*r = ChatCompletionRequest{}
+		if err := decode(body, r); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err

@@ -124,3 +124,22 @@ func FuzzSSEReader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeChatFast checks the chat fast path against encoding/json:
+// whatever it accepts, encoding/json decodes to the same request.
+func FuzzDecodeChatFast(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast ChatCompletionRequest
+		if !decodeChatFast(body, &fast) {
+			return
+		}
+		var slow ChatCompletionRequest
+		if err := json.Unmarshal(body, &slow); err != nil {
+			t.Fatalf("fast path accepted %q; encoding/json: %v", body, err)
+		}
+		if diff := cmp.Diff(slow, fast, cmp.AllowUnexported(Content{})); diff != "" {
+			t.Fatalf("fast path differs on %q (-encoding/json +fast):\n%s", body, diff)
+		}
+	})
+}

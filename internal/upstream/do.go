@@ -38,6 +38,13 @@ var (
 
 const maxErrorBody = 64 << 10 // what is read of an error answer
 
+// Header values every request carries.
+var (
+	hdrJSON        = []string{"application/json"}
+	hdrEventStream = []string{"text/event-stream"}
+	hdrUserAgent   = []string{"sov"}
+)
+
 // Do forwards req to a replica and relays the answer to out, failing over
 // to other replicas as the package documentation describes.
 func (b *Backend) Do(ctx context.Context, req *backend.Request, out backend.Output) error {
@@ -174,20 +181,22 @@ func (b *Backend) attempt(ctx context.Context, r *replica, req *backend.Request,
 	if err != nil {
 		return result{err: fmt.Errorf("%s: %w", r.root, err), outcome: failure, retry: true}
 	}
+	// Canonical keys set directly; the shared values are only read by the
+	// transport.
 	h := hreq.Header
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = hdrJSON
 	if req.Stream {
-		h.Set("Accept", "text/event-stream")
+		h["Accept"] = hdrEventStream
 	} else {
-		h.Set("Accept", "application/json")
+		h["Accept"] = hdrJSON
 	}
-	if b.cfg.APIKey != "" {
-		h.Set("Authorization", "Bearer "+b.cfg.APIKey)
+	if b.auth != nil {
+		h["Authorization"] = b.auth
 	}
 	if req.RequestID != "" {
-		h.Set("X-Request-Id", req.RequestID)
+		h["X-Request-Id"] = []string{req.RequestID}
 	}
-	h.Set("User-Agent", "sov")
+	h["User-Agent"] = hdrUserAgent
 
 	resp, err := b.client.Do(hreq)
 	if err != nil {

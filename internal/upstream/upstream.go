@@ -47,7 +47,7 @@ const (
 	DefaultHealthPath       = "/v1/models"
 	DefaultBreakerFailures  = 5
 	DefaultBreakerCooldown  = 30 * time.Second
-	DefaultMaxIdleConns     = 64
+	DefaultMaxIdleConns     = 1024
 	DefaultMaxResponseBytes = 64 << 20
 )
 
@@ -101,7 +101,10 @@ type Config struct {
 	// BreakerCooldown is how long an open breaker refuses requests before
 	// it lets one trial request through (half-open).
 	BreakerCooldown time.Duration
-	// MaxIdleConns is how many idle connections are kept per replica.
+	// MaxIdleConns is how many idle connections are kept per replica. It
+	// should be at least the requests a replica has in flight at a busy
+	// moment: a connection that finds no room in the idle pool is closed,
+	// and the next request pays for dialling a new one.
 	MaxIdleConns int
 	// MaxResponseBytes bounds a non-streamed answer's body.
 	MaxResponseBytes int64
@@ -192,6 +195,7 @@ type Backend struct {
 	tr       *http.Transport
 	replicas []*replica
 	served   map[string]bool // configured model names (Models and Aliases keys)
+	auth     []string        // the Authorization header value, nil without a key
 
 	mu         sync.Mutex // guards the replicas' mutable state and rr
 	rr         int        // round-robin start for the next pick
@@ -221,6 +225,9 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		log:    log.With("backend", cfg.Name),
 		served: make(map[string]bool),
 		done:   make(chan struct{}),
+	}
+	if cfg.APIKey != "" {
+		b.auth = []string{"Bearer " + cfg.APIKey}
 	}
 	seen := make(map[string]bool)
 	for i, raw := range cfg.URLs {
@@ -259,6 +266,12 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		// Answers are relayed as they come: a transparently gunzipped
 		// stream would only add buffering and CPU.
 		DisableCompression: true,
+		// Each connection holds a read and a write buffer for its life;
+		// requests and stream events are small, and a large non-streamed
+		// answer is read in several calls, so 4 KiB (Go's default,
+		// spelled out) is enough.
+		ReadBufferSize:  4 << 10,
+		WriteBufferSize: 4 << 10,
 	}
 	b.client = &http.Client{
 		Transport: b.tr,
