@@ -1,6 +1,7 @@
 // Package store declares the metadata store: which model versions the vault
 // holds (by manifest digest), the manifests themselves, and the NAME:TAG
-// references that point at them.
+// references that point at them, and the trust gate's decisions on each
+// version (see Decision).
 //
 // The store holds metadata only, never blob content. Implementations live in
 // sibling packages named by mechanism (store/sqlite, store/memory);
@@ -81,6 +82,20 @@ type Store interface {
 	PendingRecords(ctx context.Context) ([]Pending, error)
 	// DeletePending removes a pending record.
 	DeletePending(ctx context.Context, id string) error
+
+	// AddDecision appends a decision to a model version's history and
+	// returns it as stored (with Seq, and Time set to now when zero). The
+	// model must exist (ErrNotFound otherwise). History is append-only:
+	// nothing changes or removes a decision, and deleting the model keeps
+	// its history, so a rejected model that is removed and imported again
+	// is still rejected.
+	AddDecision(ctx context.Context, d Decision) (Decision, error)
+	// Decisions returns a model version's decisions in the order they were
+	// added (none is not an error).
+	Decisions(ctx context.Context, d digest.Digest) ([]Decision, error)
+	// LatestDecisions returns, for every model version with any decision,
+	// its latest policy and latest human decision.
+	LatestDecisions(ctx context.Context) (map[digest.Digest]Standing, error)
 
 	// Close releases the store.
 	Close() error

@@ -131,6 +131,10 @@ func (v *Vault) Home() string { return v.home }
 // engine memory-maps blobs through blob.Pather).
 func (v *Vault) Blobs() blob.Store { return v.blobs }
 
+// Meta returns the vault's metadata store, for services that keep their
+// own records about the vault's models (the trust gate's decisions).
+func (v *Vault) Meta() store.Store { return v.meta }
+
 // shared takes the shared lock for the duration of a write. Within this
 // process an RWMutex does the same job, since a file lock is one per process.
 func (v *Vault) shared(ctx context.Context) (release func(), err error) {

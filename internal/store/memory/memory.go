@@ -27,7 +27,10 @@ type Store struct {
 	models  map[digest.Digest]store.Model // Blobs sorted and unique
 	refs    map[refKey]store.Ref
 	pending map[string]*store.Pending // Blobs sorted and unique
-	closed  bool
+	// decisions is the append-only history, in the order added; Seq is
+	// the index plus one.
+	decisions []store.Decision
+	closed    bool
 }
 
 type refKey struct{ name, tag string }
@@ -305,6 +308,70 @@ func (s *Store) DeletePending(ctx context.Context, id string) error {
 	return nil
 }
 
+// AddDecision implements store.Store.
+func (s *Store) AddDecision(ctx context.Context, d store.Decision) (store.Decision, error) {
+	if err := store.CheckDecision(d); err != nil {
+		return store.Decision{}, err
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.Decision{}, err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.models[d.Digest]; !ok {
+		return store.Decision{}, fmt.Errorf("decision on model %s: %w", d.Digest, store.ErrNotFound)
+	}
+	if d.Time.IsZero() {
+		d.Time = now()
+	} else {
+		d.Time = normTime(d.Time)
+	}
+	d.Detail = slices.Clone(d.Detail)
+	if len(d.Detail) == 0 {
+		d.Detail = nil
+	}
+	d.Seq = int64(len(s.decisions)) + 1
+	s.decisions = append(s.decisions, d)
+	return copyDecision(d), nil
+}
+
+// Decisions implements store.Store.
+func (s *Store) Decisions(ctx context.Context, d digest.Digest) ([]store.Decision, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var out []store.Decision
+	for _, x := range s.decisions {
+		if x.Digest == d {
+			out = append(out, copyDecision(x))
+		}
+	}
+	return out, nil
+}
+
+// LatestDecisions implements store.Store.
+func (s *Store) LatestDecisions(ctx context.Context) (map[digest.Digest]store.Standing, error) {
+	if err := s.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	out := make(map[digest.Digest]store.Standing)
+	for _, x := range s.decisions {
+		st := out[x.Digest]
+		c := copyDecision(x)
+		if _, human := x.Human(); human {
+			st.Human = &c
+		} else {
+			st.Policy = &c
+		}
+		out[x.Digest] = st
+	}
+	return out, nil
+}
+
 // Close implements store.Store. Every later call fails.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -318,6 +385,11 @@ func copyModel(m store.Model) store.Model {
 	m.Facts = slices.Clone(m.Facts)
 	m.Blobs = slices.Clone(m.Blobs)
 	return m
+}
+
+func copyDecision(d store.Decision) store.Decision {
+	d.Detail = slices.Clone(d.Detail)
+	return d
 }
 
 func sortedUnique(ds []digest.Digest) []digest.Digest {

@@ -73,6 +73,30 @@ CREATE TABLE pending_blobs (
 ) STRICT, WITHOUT ROWID;
 `,
 	},
+	{
+		// Decisions outlive their model (no foreign key): a rejected model
+		// removed and imported again is still rejected. The triggers make
+		// the history append-only for every writer, not just this code.
+		name: "trust gate decisions",
+		sql: `
+CREATE TABLE decisions (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	digest     TEXT NOT NULL,
+	state      TEXT NOT NULL CHECK (state IN ('quarantined', 'approved', 'rejected')),
+	decided_by TEXT NOT NULL,
+	reason     TEXT NOT NULL,
+	policy     TEXT NOT NULL,
+	detail     BLOB,
+	time       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX decisions_by_digest ON decisions (digest, seq);
+
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+`,
+	},
 }
 
 // migrate brings the database up to len(steps), one transaction per step,

@@ -131,6 +131,9 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			if err := s.PutModel(ctx, storetest.NewModel(2), []store.Ref{{Name: "new", Tag: "v1"}}, "p"); err != nil {
 				t.Errorf("PutModel after migration: %v", err)
 			}
+			if _, err := s.AddDecision(ctx, store.Decision{Digest: storetest.NewModel(2).Digest, State: store.Approved, By: store.ByPolicy}); err != nil {
+				t.Errorf("AddDecision after migration: %v", err)
+			}
 		})
 	}
 }

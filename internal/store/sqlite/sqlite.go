@@ -498,6 +498,131 @@ func (s *Store) DeletePending(ctx context.Context, id string) error {
 	return nil
 }
 
+// AddDecision implements store.Store.
+func (s *Store) AddDecision(ctx context.Context, d store.Decision) (store.Decision, error) {
+	if err := store.CheckDecision(d); err != nil {
+		return store.Decision{}, err
+	}
+	if d.Time.IsZero() {
+		d.Time = time.Now()
+	}
+	d.Time = fromNanos(d.Time.UnixNano())
+	var detail []byte // NULL when empty
+	if len(d.Detail) > 0 {
+		detail = slices.Clone(d.Detail)
+	}
+	d.Detail = detail
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE digest = ?`, string(d.Digest)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("model %s: %w", d.Digest, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO decisions (digest, state, decided_by, reason, policy, detail, time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			string(d.Digest), string(d.State), d.By, d.Reason, string(d.Policy), detail, d.Time.UnixNano())
+		if err != nil {
+			return err
+		}
+		d.Seq, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return store.Decision{}, fmt.Errorf("add decision on %s: %w", d.Digest, err)
+	}
+	return d, nil
+}
+
+const decisionColumns = `seq, digest, state, decided_by, reason, policy, detail, time`
+
+func scanDecision(row interface{ Scan(...any) error }) (store.Decision, error) {
+	var (
+		d                 store.Decision
+		dg, state, policy string
+		detail            []byte
+		nanos             int64
+	)
+	if err := row.Scan(&d.Seq, &dg, &state, &d.By, &d.Reason, &policy, &detail, &nanos); err != nil {
+		return store.Decision{}, err
+	}
+	var err error
+	if d.Digest, err = parseStored(dg); err != nil {
+		return store.Decision{}, err
+	}
+	if policy != "" {
+		if d.Policy, err = parseStored(policy); err != nil {
+			return store.Decision{}, err
+		}
+	}
+	d.State = store.State(state)
+	if len(detail) > 0 {
+		d.Detail = detail
+	}
+	d.Time = fromNanos(nanos)
+	// A damaged or tampered file must not hand out a decision the store
+	// would have refused to record.
+	chk := d
+	chk.Seq = 0
+	if err := store.CheckDecision(chk); err != nil {
+		return store.Decision{}, fmt.Errorf("corrupt database: decision %d: %w", d.Seq, err)
+	}
+	return d, nil
+}
+
+func queryDecisions(ctx context.Context, db *sql.DB, query string, args ...any) ([]store.Decision, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Decisions implements store.Store.
+func (s *Store) Decisions(ctx context.Context, d digest.Digest) ([]store.Decision, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	ds, err := queryDecisions(ctx, s.db,
+		`SELECT `+decisionColumns+` FROM decisions WHERE digest = ? ORDER BY seq`, string(d))
+	if err != nil {
+		return nil, fmt.Errorf("decisions on %s: %w", d, err)
+	}
+	return ds, nil
+}
+
+// LatestDecisions implements store.Store.
+func (s *Store) LatestDecisions(ctx context.Context) (map[digest.Digest]store.Standing, error) {
+	ds, err := queryDecisions(ctx, s.db, `SELECT `+decisionColumns+` FROM decisions
+		WHERE seq IN (SELECT max(seq) FROM decisions GROUP BY digest, decided_by = ?)
+		ORDER BY seq`, store.ByPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("latest decisions: %w", err)
+	}
+	out := make(map[digest.Digest]store.Standing)
+	for _, d := range ds {
+		st := out[d.Digest]
+		if _, human := d.Human(); human {
+			st.Human = &d
+		} else {
+			st.Policy = &d
+		}
+		out[d.Digest] = st
+	}
+	return out, nil
+}
+
 // fromNanos turns a stored time back into a time.Time in UTC.
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
