@@ -128,12 +128,31 @@ func TestServeEndToEnd(t *testing.T) {
 	client := openai.NewClient(option.WithBaseURL(srv.url+"/v1"), option.WithAPIKey(secret), option.WithMaxRetries(0))
 	ctx := context.Background()
 
+	// The synthetic model names no licence: the trust gate quarantined it
+	// at import, and the gateway neither lists nor serves it.
 	models, err := client.Models.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(models.Data) != 0 {
+		t.Errorf("quarantined model listed: %+v", models.Data)
+	}
+	code, out := post(t, srv.url+"/v1/chat/completions", secret, `{"model":"tiny","messages":[{"role":"user","content":"hi"}]}`)
+	if code != http.StatusForbidden || !strings.Contains(out, "quarantined") {
+		t.Errorf("quarantined model: %d %s", code, out)
+	}
+	e.ok("model", "approve", "tiny", "--reason", "synthetic test model")
+	// The server learns of the decision within its refresh interval.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if models, err = client.Models.List(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(models.Data) == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(models.Data) != 1 || models.Data[0].ID != "tiny:latest" {
-		t.Errorf("models = %+v", models.Data)
+		t.Fatalf("models after approval = %+v", models.Data)
 	}
 
 	params := openai.ChatCompletionNewParams{
@@ -243,6 +262,7 @@ func asError(err error, target **openai.Error) bool {
 func TestServeChainedResidency(t *testing.T) {
 	up := newEnv(t)
 	up.ok("model", "import", synthModelFile(t, up, "llama", "Q8_0"), "--name", "usmodel")
+	up.ok("model", "approve", "usmodel", "--reason", "synthetic test model")
 	upSrv := up.startServe(nil)
 	upKey := up.createKey("--name", "gateway")
 

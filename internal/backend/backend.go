@@ -37,6 +37,10 @@ type Model struct {
 	ID      string // the name clients send in "model"
 	Created int64  // Unix seconds, when known
 	OwnedBy string
+	// Unavailable, when not empty, says why the model cannot be served now
+	// (e.g. the trust gate has not approved it). Such a model is routed —
+	// Do refuses it with that reason — but not listed to clients.
+	Unavailable string
 }
 
 // Request is one inference call. Exactly one of Chat, Completion and

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -10,10 +11,54 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sov.dev/sov/internal/gate"
 	"sov.dev/sov/internal/hub"
 	"sov.dev/sov/internal/progress"
+	"sov.dev/sov/internal/store"
 	"sov.dev/sov/internal/vault"
 )
+
+// listEntry is one element of model list --json: the vault's entry and the
+// trust gate's state.
+type listEntry struct {
+	vault.Entry
+	State string `json:"state"`
+}
+
+// gateImported runs the trust gate on a version just imported: scan,
+// licence, policy; the decision is recorded.
+func (a *app) gateImported(ctx context.Context, res *vault.ImportResult) (*gate.Result, error) {
+	g, err := a.openGate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gr, err := g.Check(ctx, res.Digest.String())
+	if err != nil {
+		return nil, fmt.Errorf("imported %s:%s, but the trust gate could not check it (it stays quarantined): %w", res.Ref.Name, res.Ref.Tag, err)
+	}
+	return gr, nil
+}
+
+func gateSummary(gr *gate.Result) (state, verdict, lic, reason string) {
+	state, verdict = string(store.Quarantined), "-"
+	if gr == nil {
+		return
+	}
+	state = string(gr.State)
+	if gr.Scan != nil {
+		verdict = string(gr.Scan.Verdict)
+	}
+	if gr.Facts != nil {
+		lic = gr.Facts.License.ID
+	}
+	switch {
+	case gr.Human != nil:
+		reason = "by " + gr.Human.By + ": " + gr.Human.Reason
+	case gr.Decision != nil:
+		reason = gr.Decision.Reason()
+	}
+	return
+}
 
 func (a *app) modelCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -23,6 +68,7 @@ func (a *app) modelCommand() *cobra.Command {
 	cmd.AddCommand(
 		a.importCommand(), a.pullCommand(), a.listCommand(), a.inspectCommand(),
 		a.tagCommand(), a.rmCommand(), a.exportCommand(), a.verifyCommand(),
+		a.scanCommand(), a.decideCommand(store.Approved), a.decideCommand(store.Rejected),
 	)
 	return cmd
 }
@@ -49,10 +95,14 @@ digest of its manifest. Importing the same content again stores nothing new.`,
 			if err != nil {
 				return err
 			}
-			if err := a.printImport(res, asJSON); err != nil {
+			if err := a.auditModel(ctx, "model.add", res.Ref.Name+":"+res.Ref.Tag, res.Digest.String(), map[string]any{"source": args[0], "unchanged": res.Unchanged}); err != nil {
 				return err
 			}
-			return a.auditModel(ctx, "model.add", res.Ref.Name+":"+res.Ref.Tag, res.Digest.String(), map[string]any{"source": args[0], "unchanged": res.Unchanged})
+			gr, err := a.gateImported(ctx, res)
+			if err != nil {
+				return err
+			}
+			return a.printImport(res, asJSON, gr)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "NAME[:TAG] to give the model (default: derived from PATH)")
@@ -73,19 +123,33 @@ type importJSON struct {
 	Unchanged bool   `json:"unchanged"`
 	Repo      string `json:"repo,omitempty"`
 	Commit    string `json:"commit,omitempty"`
+	// The trust gate's verdict on the imported version.
+	State   string `json:"state"`
+	Scan    string `json:"scan"`
+	License string `json:"license"`
+	Reason  string `json:"reason,omitempty"`
 }
 
-func (a *app) printImport(res *vault.ImportResult, asJSON bool, extra ...string) error {
+func (a *app) printImport(res *vault.ImportResult, asJSON bool, gr *gate.Result, extra ...string) error {
+	state, verdict, lic, reason := gateSummary(gr)
 	if asJSON {
 		out := importJSON{
 			Name: res.Ref.Name, Tag: res.Ref.Tag, Digest: res.Digest.String(), Files: res.Files,
 			Size: res.Bytes, NewBlobs: res.NewBlobs, NewBytes: res.NewBytes, Unchanged: res.Unchanged,
+			State: state, Scan: verdict, License: lic, Reason: reason,
 		}
 		if len(extra) == 2 {
 			out.Repo, out.Commit = extra[0], extra[1]
 		}
 		return writeJSON(a.env.Stdout, out)
 	}
+	defer func() {
+		fmt.Fprintf(a.env.Stdout, "  trust gate: %s (scan %s, licence %s)", state, verdict, orDash(lic))
+		if reason != "" {
+			fmt.Fprintf(a.env.Stdout, ": %s", reason)
+		}
+		fmt.Fprintln(a.env.Stdout)
+	}()
 	w := a.env.Stdout
 	fmt.Fprintf(w, "%s:%s %s\n", res.Ref.Name, res.Ref.Tag, res.Digest)
 	fmt.Fprintf(w, "  %d files, %s; %d new blobs (%s)", res.Files, progress.Bytes(res.Bytes), res.NewBlobs, progress.Bytes(res.NewBytes))
@@ -126,10 +190,14 @@ access to gated and private repositories.`,
 			if !asJSON {
 				fmt.Fprintf(a.env.Stdout, "pulled %s@%s\n", res.Repo, res.Commit)
 			}
-			if err := a.printImport(res.ImportResult, asJSON, res.Repo, res.Commit); err != nil {
+			if err := a.auditModel(ctx, "model.add", res.Ref.Name+":"+res.Ref.Tag, res.Digest.String(), map[string]any{"source": "hf://" + res.Repo + "@" + res.Commit, "unchanged": res.Unchanged}); err != nil {
 				return err
 			}
-			return a.auditModel(ctx, "model.add", res.Ref.Name+":"+res.Ref.Tag, res.Digest.String(), map[string]any{"source": "hf://" + res.Repo + "@" + res.Commit, "unchanged": res.Unchanged})
+			gr, err := a.gateImported(ctx, res.ImportResult)
+			if err != nil {
+				return err
+			}
+			return a.printImport(res.ImportResult, asJSON, gr, res.Repo, res.Commit)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "NAME[:TAG] to give the model (default: the repository id)")
@@ -154,18 +222,24 @@ func (a *app) listCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if entries == nil {
-					entries = []vault.Entry{}
-				}
-				return writeJSON(a.env.Stdout, entries)
+			standing, err := v.Meta().LatestDecisions(cmd.Context())
+			if err != nil {
+				return err
 			}
-			tw := newTable(a.env.Stdout, "NAME", "TAG", "DIGEST", "FORMAT", "ARCH", "PARAMS", "QUANT", "SIZE", "UPDATED")
+			stateOf := func(e vault.Entry) string { return string(standing[e.Digest].State()) }
+			if asJSON {
+				out := make([]listEntry, 0, len(entries))
+				for _, e := range entries {
+					out = append(out, listEntry{e, stateOf(e)})
+				}
+				return writeJSON(a.env.Stdout, out)
+			}
+			tw := newTable(a.env.Stdout, "NAME", "TAG", "DIGEST", "FORMAT", "ARCH", "PARAMS", "QUANT", "SIZE", "STATE", "UPDATED")
 			now := time.Now()
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Tag, e.Digest.Short(),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Tag, e.Digest.Short(),
 					orDash(e.Format), orDash(e.Architecture), params(e.ParameterCount), orDash(e.Quantization),
-					progress.Bytes(e.Size), ago(e.Updated, now))
+					progress.Bytes(e.Size), stateOf(e), ago(e.Updated, now))
 			}
 			return tw.Flush()
 		},

@@ -100,7 +100,7 @@ nothing changed. It works offline; only pull touches the network.`,
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(a.modelCommand(), a.gcCommand(), a.runCommand(), a.benchCommand(), a.serveCommand(), a.keysCommand(), a.auditCommand(), a.devCommand())
+	root.AddCommand(a.modelCommand(), a.gcCommand(), a.runCommand(), a.benchCommand(), a.serveCommand(), a.keysCommand(), a.auditCommand(), a.policyCommand(), a.devCommand())
 
 	err = root.ExecuteContext(ctx)
 	var ee *exitError

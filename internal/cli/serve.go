@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,8 @@ import (
 	"sov.dev/sov/internal/audit"
 	"sov.dev/sov/internal/backend"
 	"sov.dev/sov/internal/config"
+	"sov.dev/sov/internal/digest"
+	"sov.dev/sov/internal/gate"
 	"sov.dev/sov/internal/gateway"
 	"sov.dev/sov/internal/keys"
 	keysqlite "sov.dev/sov/internal/keys/sqlite"
@@ -125,7 +128,13 @@ func (a *app) serve(ctx context.Context, addr, cfgPath string) (err error) {
 		if err != nil {
 			return err
 		}
+		g, err := a.openGate(ctx)
+		if err != nil {
+			return err
+		}
+		approved := newApprovalCache(g, time.Second)
 		run = runner.New(runner.Options{
+			Allow: approved.check,
 			Vault: v, Name: "local", Threads: cfg.Engine.Threads, ContextLen: cfg.Engine.ContextLength,
 			Sessions: cfg.Engine.Sessions, MemoryBudget: int64(cfg.Engine.MemoryBudget),
 			IdleTimeout: time.Duration(cfg.Engine.IdleTimeout), MaxQueue: cfg.Engine.MaxQueue,
@@ -296,4 +305,46 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// approvalCache answers "may this model version be served?" from the trust
+// gate, remembering each answer for ttl so that the store is read at most
+// once a second per model, not on every request. A decision therefore takes
+// effect within ttl.
+type approvalCache struct {
+	g   *gate.Gate
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]approval
+}
+
+type approval struct {
+	err error
+	at  time.Time
+}
+
+func newApprovalCache(g *gate.Gate, ttl time.Duration) *approvalCache {
+	return &approvalCache{g: g, ttl: ttl, m: map[string]approval{}}
+}
+
+func (c *approvalCache) check(ctx context.Context, ref string) error {
+	now := time.Now()
+	c.mu.Lock()
+	a, ok := c.m[ref]
+	c.mu.Unlock()
+	if ok && now.Sub(a.at) < c.ttl {
+		return a.err
+	}
+	d, err := digest.Parse(ref)
+	if err != nil {
+		return err
+	}
+	err = c.g.Approved(ctx, d)
+	if ctx.Err() != nil {
+		return err // not an answer about the model
+	}
+	c.mu.Lock()
+	c.m[ref] = approval{err, now}
+	c.mu.Unlock()
+	return err
 }

@@ -32,6 +32,7 @@ type router struct {
 type routedModel struct {
 	backend.Model
 	backends []int
+	servable []bool // per backend: not marked Unavailable
 }
 
 func newRouter(bs []backend.Backend, log *slog.Logger) *router {
@@ -71,8 +72,9 @@ func (r *router) load(ctx context.Context) {
 			models[m.ID] = append(models[m.ID], i)
 			if rm := byID[m.ID]; rm != nil {
 				rm.backends = append(rm.backends, i)
+				rm.servable = append(rm.servable, m.Unavailable == "")
 			} else {
-				byID[m.ID] = &routedModel{Model: m, backends: []int{i}}
+				byID[m.ID] = &routedModel{Model: m, backends: []int{i}, servable: []bool{m.Unavailable == ""}}
 			}
 		}
 	}
@@ -165,7 +167,10 @@ func (r *router) visible(allowedModels, allowedJur []string) []backend.Model {
 		if len(allowedModels) > 0 && !modelAllowed(allowedModels, m.ID) {
 			continue
 		}
-		for _, i := range m.backends {
+		for k, i := range m.backends {
+			if !m.servable[k] {
+				continue
+			}
 			if allowedJur == nil || slices.Contains(allowedJur, r.backends[i].Labels().Jurisdiction) {
 				out = append(out, m.Model)
 				break

@@ -148,7 +148,7 @@ func (s *Server) Handler() http.Handler {
 // calls it; tests using Handler directly call it themselves.
 func (s *Server) Start(ctx context.Context) {
 	s.router.load(ctx)
-	go s.router.run(ctx, 5*time.Second)
+	go s.router.run(ctx, 2*time.Second)
 }
 
 // ServeOptions configure Serve.

@@ -164,7 +164,8 @@ func (r *Runner) Healthy() bool {
 }
 
 // Models implements backend.Backend. It lists every "name:tag" in the
-// vault whose model is a GGUF file of an architecture the engine runs.
+// vault whose model is a GGUF file of an architecture the engine runs;
+// those Allow (if set) refuses are marked Unavailable with its reason.
 // Requests may also name a model without a tag, which means ":latest", as
 // everywhere in sov; such bare names are not listed separately.
 func (r *Runner) Models(ctx context.Context) ([]backend.Model, error) {
@@ -177,7 +178,13 @@ func (r *Runner) Models(ctx context.Context) ([]backend.Model, error) {
 		if e.Name == "<none>" || e.Format != "gguf" || !slices.Contains(engine.Architectures, e.Architecture) {
 			continue
 		}
-		out = append(out, backend.Model{ID: e.Name + ":" + e.Tag, Created: e.Updated.Unix(), OwnedBy: "sov"})
+		m := backend.Model{ID: e.Name + ":" + e.Tag, Created: e.Updated.Unix(), OwnedBy: "sov"}
+		if r.opts.Allow != nil {
+			if err := r.opts.Allow(ctx, e.Digest.String()); err != nil {
+				m.Unavailable = err.Error()
+			}
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
