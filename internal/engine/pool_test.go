@@ -18,11 +18,17 @@ func TestPoolCoversRangeOnce(t *testing.T) {
 		p := newPool(threads)
 		for _, n := range []int{0, 1, 5, 16, 17, 1000} {
 			for _, align := range []int{1, 16} {
-				j := &countJob{seen: make([]atomic.Int32, n)}
-				p.run(n, align, j)
-				for i := range j.seen {
-					if got := j.seen[i].Load(); got != 1 {
-						t.Fatalf("threads=%d n=%d align=%d: element %d done %d times", threads, n, align, i, got)
+				for _, balanced := range []bool{false, true} {
+					j := &countJob{seen: make([]atomic.Int32, n)}
+					if balanced {
+						p.runBalanced(n, align, j)
+					} else {
+						p.run(n, align, j)
+					}
+					for i := range j.seen {
+						if got := j.seen[i].Load(); got != 1 {
+							t.Fatalf("threads=%d n=%d align=%d balanced=%v: element %d done %d times", threads, n, align, balanced, i, got)
+						}
 					}
 				}
 			}

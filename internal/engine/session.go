@@ -275,9 +275,7 @@ func (s *Session) evalBatch(tokens []int32, logits bool) error {
 			rmsnorm(s.xb.row(i), s.x.row(i), l.attnNorm, c.NormEps)
 		}
 		s.xbAct.invalidate()
-		s.matmul(&s.q, l.q, &s.xbAct, n)
-		s.matmul(&s.k, l.k, &s.xbAct, n)
-		s.matmul(&s.v, l.v, &s.xbAct, n)
+		s.matmul(&s.xbAct, n, mm{&s.q, l.q}, mm{&s.k, l.k}, mm{&s.v, l.v})
 		for i := range n {
 			q, k, v := s.q.row(i), s.k.row(i), s.v.row(i)
 			if l.qBias != nil {
@@ -305,18 +303,17 @@ func (s *Session) evalBatch(tokens []int32, logits bool) error {
 		s.attn.layer, s.attn.base, s.attn.n = li, base, n
 		s.pool.run(n*c.Heads, 1, &s.attn)
 		s.attAct.invalidate()
-		s.matmul(&s.tmp, l.o, &s.attAct, n)
+		s.matmul(&s.attAct, n, mm{&s.tmp, l.o})
 		for i := range n {
 			add(s.x.row(i), s.tmp.row(i))
 			rmsnorm(s.xb.row(i), s.x.row(i), l.ffnNorm, c.NormEps)
 		}
 		s.xbAct.invalidate()
-		s.matmul(&s.hb, l.gate, &s.xbAct, n)
-		s.matmul(&s.hb2, l.up, &s.xbAct, n)
+		s.matmul(&s.xbAct, n, mm{&s.hb, l.gate}, mm{&s.hb2, l.up})
 		s.glu.n = n
 		s.pool.run(c.FF, 64, &s.glu)
 		s.hbAct.invalidate()
-		s.matmul(&s.tmp, l.down, &s.hbAct, n)
+		s.matmul(&s.hbAct, n, mm{&s.tmp, l.down})
 		for i := range n {
 			add(s.x.row(i), s.tmp.row(i))
 		}
@@ -326,7 +323,7 @@ func (s *Session) evalBatch(tokens []int32, logits bool) error {
 		last := n - 1
 		rmsnorm(s.xb.row(0), s.x.row(last), m.outputNorm, c.NormEps)
 		s.xbAct.invalidate()
-		s.matmul(&s.logitsM, m.output, &s.xbAct, 1)
+		s.matmul(&s.xbAct, 1, mm{&s.logitsM, m.output})
 	}
 	return nil
 }
@@ -391,56 +388,75 @@ func (j *attentionJob) run(start, end, w int) {
 	}
 }
 
-// matmulJob computes out[b][r] = W[r]·in[b] for the rows in its range and
-// every batch row b.
+// matmulJob computes out[b][r] = W[r]·in[b] for every batch row b and the
+// rows in its range of up to three matrices that share an input (q, k and
+// v; gate and up), their rows numbered one after another, so that one
+// dispatch to the workers serves them all.
 type matmulJob struct {
+	parts [3]mmPart
+	np    int // parts in use
+	n     int // batch rows
+}
+
+// mmPart is one matrix of a matmulJob.
+type mmPart struct {
 	out    *matrix
 	w      *Tensor
 	act    []byte
 	stride int
-	n      int
-	kernel func(row, act []byte, n int) float32
-	rows   quant.RowsFunc
+	first  int // the part's first row in the job's numbering
 	gemm   quant.GemmFunc
 }
 
-// rowBlock is how many weight rows are multiplied with the whole batch
-// before moving on: they stay in the L1 cache while the batch's
-// activations stream past them.
+// mm names one product of Session.matmul: out = w·in.
+type mm struct {
+	out *matrix
+	w   *Tensor
+}
+
+// rowBlock aligns the workers' row ranges.
 const rowBlock = 16
 
 func (j *matmulJob) run(start, end, _ int) {
-	w := j.w
-	if j.n > 1 {
-		// Several tokens: a tiled kernel keeps rows and tokens in registers.
-		j.gemm(w.Data[start*w.RowBytes:end*w.RowBytes], w.RowBytes, end-start, j.act, j.stride, j.n,
-			j.out.data[start:], j.out.width, w.Cols)
-		return
-	}
-	if j.n == 1 {
-		j.rows(w.Data[start*w.RowBytes:end*w.RowBytes], w.RowBytes, end-start, j.act[:j.stride], w.Cols, j.out.data[start:end])
-		return
-	}
-	for r0 := start; r0 < end; r0 += rowBlock {
-		r1 := min(r0+rowBlock, end)
-		for b := 0; b < j.n; b++ {
-			act := j.act[b*j.stride : (b+1)*j.stride]
-			out := j.out.data[b*j.out.width : (b+1)*j.out.width]
-			for r := r0; r < r1; r++ {
-				out[r] = j.kernel(w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, w.Cols)
-			}
+	for i := range j.np {
+		p := &j.parts[i]
+		lo, hi := max(start, p.first)-p.first, min(end, p.first+p.w.Rows)-p.first
+		if lo >= hi {
+			continue
 		}
+		w := p.w
+		data := w.Data[lo*w.RowBytes : hi*w.RowBytes]
+		if j.n > 1 {
+			// Several tokens: a tiled kernel keeps rows and tokens in registers.
+			p.gemm(data, w.RowBytes, hi-lo, p.act, p.stride, j.n, p.out.data[lo:], p.out.width, w.Cols)
+			continue
+		}
+		w.rows(data, w.RowBytes, hi-lo, p.act[:p.stride], w.Cols, p.out.data[lo:hi])
 	}
 }
 
-// matmul sets the first n rows of out to W times the first n rows of in,
-// splitting W's rows over the workers.
-func (s *Session) matmul(out *matrix, w *Tensor, in *activations, n int) {
-	vt := quant.VecDotType(w.Type)
-	act, stride := s.acts(in, vt, n)
-	s.mm = matmulJob{out: out, w: w, act: act, stride: stride, n: n, kernel: quant.Kernel(w.Type), rows: w.rows}
-	if n > 1 {
-		s.mm.gemm = quant.Gemm(w.Type)
+// matmul sets the first n rows of each product's out to its W times the
+// first n rows of in, splitting the rows of all of them over the workers
+// in one dispatch. It takes at most three products.
+func (s *Session) matmul(in *activations, n int, mats ...mm) {
+	j := &s.mm
+	j.np, j.n = len(mats), n
+	rows := 0
+	for i, m := range mats {
+		act, stride := s.acts(in, quant.VecDotType(m.w.Type), n)
+		p := mmPart{out: m.out, w: m.w, act: act, stride: stride, first: rows}
+		if n > 1 {
+			p.gemm = quant.Gemm(m.w.Type)
+		}
+		j.parts[i] = p
+		rows += m.w.Rows
 	}
-	s.pool.run(w.Rows, rowBlock, &s.mm)
+	if n == 1 {
+		// Any row may go to any worker; a batch keeps fixed parts, as a
+		// tiled kernel packs the activations once per call.
+		s.pool.runBalanced(rows, rowBlock, j)
+	} else {
+		s.pool.run(rows, rowBlock, j)
+	}
+	clear(j.parts[:])
 }

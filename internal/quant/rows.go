@@ -15,6 +15,23 @@ type RowsFunc func(w []byte, rowBytes, rows int, act []byte, cols int, out []flo
 // over the row kernel.
 var rowsKernels = map[gguf.TensorType]RowsFunc{}
 
+// rowsImpl is one implementation of a multi-row kernel.
+type rowsImpl struct {
+	name string
+	fn   RowsFunc
+}
+
+// rowsImpls lists the multi-row kernels this CPU runs, per weight type,
+// the one in use last; tests run each against the portable row kernel.
+var rowsImpls = map[gguf.TensorType][]rowsImpl{}
+
+// registerRows adds a multi-row kernel for weights of type t and makes it
+// the one in use.
+func registerRows(t gguf.TensorType, name string, fn RowsFunc) {
+	rowsImpls[t] = append(rowsImpls[t], rowsImpl{name, fn})
+	rowsKernels[t] = fn
+}
+
 // Rows returns the multi-row kernel for weights of type t.
 func Rows(t gguf.TensorType) RowsFunc {
 	if k, ok := rowsKernels[t]; ok {

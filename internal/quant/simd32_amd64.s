@@ -732,36 +732,3 @@ qq8loop:
 qq8done:
 	VZEROUPPER
 	RET
-
-// func dotQ8_0RowsVNNI(x, y *byte, nb, rows, stride int, out *float32)
-// runs dotQ8_0VNNI over rows consecutive weight rows, stride bytes apart,
-// with the same activations, writing one result per row: generation
-// multiplies short rows (a few hundred blocks) with one vector, where the
-// fixed cost of a call per row is a fifth of the work.
-TEXT ·dotQ8_0RowsVNNI(SB), NOSPLIT, $0-48
-	MOVQ x+0(FP), R8
-	MOVQ rows+24(FP), R9
-	MOVQ stride+32(FP), R10
-	MOVQ out+40(FP), R11
-	VPBROADCASTD c32<>+16(SB), Y15
-	VPBROADCASTD c32<>+0(SB), Y14
-	TESTQ R9, R9
-	JEQ   rowsdone
-rowloop:
-	MOVQ R8, SI
-	MOVQ y+8(FP), DI
-	MOVQ nb+16(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	LOOP4(34, 34, Q80BODY4(SDOTV, Y16, Y17, Y18, Y19, Y20, Y21))
-	TAIL1(34, 34, Q80BODY1)
-	VADDPS Y1, Y0, Y0
-	HSUM
-	MOVSS X0, (R11)
-	ADDQ  $4, R11
-	ADDQ  R10, R8
-	DECQ  R9
-	JNZ   rowloop
-rowsdone:
-	VZEROUPPER
-	RET
