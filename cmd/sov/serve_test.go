@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,7 +36,25 @@ type server struct {
 	url  string
 	cmd  *exec.Cmd
 	done chan error
-	logs *strings.Builder
+	logs *syncLog
+}
+
+// syncLog collects a server's stderr while tests read it.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) add(line string) {
+	l.mu.Lock()
+	l.b.WriteString(line + "\n")
+	l.mu.Unlock()
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startServe starts sov serve on a random loopback port and waits until it
@@ -51,13 +70,13 @@ func (e *env) startServe(extraEnv []string, args ...string) *server {
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1), logs: &strings.Builder{}}
+	s := &server{cmd: cmd, done: make(chan error, 1), logs: &syncLog{}}
 	urlc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
-			s.logs.WriteString(line + "\n")
+			s.logs.add(line)
 			if rest, ok := strings.CutPrefix(line, "sov: serving on "); ok {
 				urlc <- strings.Fields(rest)[0]
 			}
