@@ -356,7 +356,7 @@ func (ps *pickleScanner) checkLocal(ra io.ReaderAt, size int64, dir *zipDir, e *
 			}
 		}
 	} else {
-		e.descLen = ps.descriptorLen(ra, dataOff+e.csize, dir.cdOff)
+		e.descLen = ps.descriptorLen(ra, dataOff+e.csize, dir.cdOff, e)
 	}
 	if len(diffs) > 0 {
 		ps.add("zip.header-mismatch", Dangerous, mloc,
@@ -366,15 +366,39 @@ func (ps *pickleScanner) checkLocal(ra io.ReaderAt, size int64, dir *zipDir, e *
 	return nil
 }
 
-// descriptorLen returns the length of the data descriptor at off (12 to
-// 24 bytes, with or without its signature), bounded by end.
-func (ps *pickleScanner) descriptorLen(ra io.ReaderAt, off, end int64) int64 {
-	var sig [4]byte
-	n := int64(12)
-	if end-off >= 4 && readAtExact(ra, sig[:], off) == nil && string(sig[:]) == "PK\x07\x08" {
-		n = 16
+// descriptorLen returns the length of the data descriptor at off, bounded
+// by end: CRC and sizes, with or without the optional signature, the sizes
+// 4 bytes each or, in zip64 archives, 8 bytes each (writers such as
+// miniz, which torch.save uses, switch to 8-byte sizes past 4 GiB). The
+// layout whose fields match the central directory wins; without a match
+// the classic 12/16 bytes are assumed.
+func (ps *pickleScanner) descriptorLen(ra io.ReaderAt, off, end int64, e *zipEntry) int64 {
+	var b [24]byte
+	avail := min(max(end-off, 0), int64(len(b)))
+	if readAtExact(ra, b[:avail], off) != nil {
+		return avail
 	}
-	return min(n, max(end-off, 0))
+	start := int64(0)
+	if avail >= 4 && string(b[:4]) == "PK\x07\x08" {
+		start = 4
+	}
+	d := b[start:avail]
+	matches := func(sizeLen int) bool {
+		if len(d) < 4+2*sizeLen || binary.LittleEndian.Uint32(d) != e.crc {
+			return false
+		}
+		if sizeLen == 4 {
+			return int64(binary.LittleEndian.Uint32(d[4:])) == e.csize && int64(binary.LittleEndian.Uint32(d[8:])) == e.usize
+		}
+		return int64(binary.LittleEndian.Uint64(d[4:])) == e.csize && int64(binary.LittleEndian.Uint64(d[12:])) == e.usize
+	}
+	switch {
+	case matches(4):
+		return start + 12
+	case matches(8):
+		return start + 20
+	}
+	return min(start+12, avail)
 }
 
 // localName reports whether a member name stays inside the directory it
