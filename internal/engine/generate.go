@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,7 +20,35 @@ type GenerateOptions struct {
 	Stop []string
 	// Sampling chooses tokens (the zero value is greedy).
 	Sampling sample.Options
+	// Constraint, when set, restricts which tokens may be chosen and ends
+	// generation when its text is complete (JSON mode).
+	Constraint Constraint
 }
+
+// A Constraint restricts generation to some language, such as a JSON
+// object. At each step Generate offers it the ConstraintCandidates
+// likeliest tokens in order (by logit after the penalties, ties by id; see
+// sample.Sampler.SampleAllowed) and samples among those it allows; top-k,
+// top-p, min-p and temperature then apply to the allowed tokens only.
+// Generate fails with ErrNoAllowedToken when it allows none of them.
+type Constraint interface {
+	// Allow reports whether the token id, whose text is piece, may come
+	// next when left tokens, this one included, may still be generated
+	// (bounded by MaxTokens or, without it, by the context).
+	Allow(id int32, piece string, left int) bool
+	// Accept records the chosen token and reports whether the text is now
+	// complete: generation then ends with StopEOG. An end-of-generation
+	// token that Allow let through ends generation without Accept.
+	Accept(id int32, piece string) (complete bool)
+}
+
+// ConstraintCandidates bounds the tokens a Constraint is asked about per
+// step.
+const ConstraintCandidates = 4096
+
+// ErrNoAllowedToken is wrapped when a Constraint allows none of the
+// candidate tokens.
+var ErrNoAllowedToken = errors.New("no allowed token")
 
 // Stop reasons.
 const (
@@ -44,6 +73,7 @@ type Stats struct {
 // UTF-8 and cannot be the start of a stop string. It fails with a clear
 // error, before doing any work, when prompt plus MaxTokens cannot fit in
 // the session's context; with no MaxTokens it fails when the context fills.
+// With a Constraint, only the tokens it allows are chosen (see Constraint).
 func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt []int32, opts GenerateOptions, emit func(string) error) (st Stats, err error) {
 	st.PromptTokens = len(prompt)
 	if len(prompt) == 0 {
@@ -80,7 +110,10 @@ func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt 
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		id := sampler.Sample(logits)
+		id, err := chooseToken(s, tok, sampler, logits, opts, st.GeneratedTokens)
+		if err != nil {
+			return st, err
+		}
 		sampler.Accept(id)
 		st.GeneratedTokens++
 		st.Tokens = append(st.Tokens, id)
@@ -91,6 +124,7 @@ func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt 
 			}
 			return st, nil
 		}
+		complete := opts.Constraint != nil && opts.Constraint.Accept(id, tok.Piece(id))
 		stopped, err := out.write(dec.Add(id))
 		if err != nil {
 			return st, err
@@ -98,6 +132,10 @@ func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt 
 		if stopped {
 			st.StopReason = StopString
 			return st, nil
+		}
+		if complete {
+			st.StopReason = StopEOG
+			return st, out.flush(dec.Flush())
 		}
 		if opts.MaxTokens > 0 && st.GeneratedTokens >= opts.MaxTokens {
 			st.StopReason = StopLength
@@ -111,6 +149,29 @@ func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt 
 			return st, err
 		}
 	}
+}
+
+// chooseToken chooses the token after logits, among those opts.Constraint
+// allows if it is set; generated tokens have been generated so far.
+func chooseToken(s *Session, tok *tokenizer.Tokenizer, sampler *sample.Sampler, logits []float32, opts GenerateOptions, generated int) (int32, error) {
+	c := opts.Constraint
+	if c == nil {
+		return sampler.Sample(logits), nil
+	}
+	// Tokens that may still be generated, this one included: the cache
+	// can take ctxLen-len(s.tokens) more, and the last one generated is
+	// never evaluated.
+	left := s.ctxLen - len(s.tokens) + 1
+	if opts.MaxTokens > 0 {
+		left = min(left, opts.MaxTokens-generated)
+	}
+	id, ok := sampler.SampleAllowed(logits, ConstraintCandidates, func(id int32) bool {
+		return c.Allow(id, tok.Piece(id), left)
+	})
+	if !ok {
+		return 0, fmt.Errorf("%w: none of the model's %d likeliest tokens is allowed with %d tokens left", ErrNoAllowedToken, ConstraintCandidates, left)
+	}
+	return id, nil
 }
 
 // stopWriter passes text on, holding back what could be the start of a stop

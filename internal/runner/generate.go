@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
-	"time"
 
 	"sov.dev/sov/internal/engine"
 	"sov.dev/sov/internal/openai"
@@ -22,9 +20,6 @@ type genParams struct {
 	sampling  sample.Options
 	json      bool // constrain the output to a JSON object
 }
-
-// jsonCandidates bounds the tokens JSON mode examines per step.
-const jsonCandidates = 4096
 
 // jsonMaxWhitespace bounds runs of whitespace between JSON tokens, so
 // that a model cannot idle in JSON mode.
@@ -105,82 +100,40 @@ func (r *Runner) generate(ctx context.Context, m *model, key string, prompt []in
 		return engine.Stats{PromptTokens: len(prompt)}, err
 	}
 	defer r.releaseSession(m, s)
+	opts := engine.GenerateOptions{MaxTokens: p.maxTokens, Stop: p.stop, Sampling: p.sampling}
 	if p.json {
-		return generateJSON(ctx, s, m.tok, prompt, p, emit)
+		opts.Constraint = &jsonObject{tok: m.tok, doc: sample.JSON{MaxWhitespace: jsonMaxWhitespace}}
 	}
-	return engine.Generate(ctx, s, m.tok, prompt, engine.GenerateOptions{MaxTokens: p.maxTokens, Stop: p.stop, Sampling: p.sampling}, emit)
+	st, err := engine.Generate(ctx, s, m.tok, prompt, opts, emit)
+	if errors.Is(err, engine.ErrNoAllowedToken) {
+		err = fmt.Errorf("JSON mode: no token continues the JSON text: %w", err)
+	}
+	return st, err
 }
 
-// generateJSON is engine.Generate constrained to a JSON object: at each
-// step only tokens whose text keeps the output a valid prefix of an object
-// are considered (sample.Sampler.SampleAllowed), and only if the object
-// can still be closed within the tokens left; generation ends as soon as
-// the object is complete. Special and end-of-generation tokens are never
-// chosen.
-func generateJSON(ctx context.Context, s *engine.Session, tok *tokenizer.Tokenizer, prompt []int32, p genParams, emit func(string) error) (st engine.Stats, err error) {
-	st.PromptTokens = len(prompt)
-	if len(prompt) == 0 {
-		return st, errors.New("the prompt is empty")
-	}
-	sampler, err := sample.New(p.sampling)
-	if err != nil {
-		return st, err
-	}
-	for _, t := range prompt {
-		sampler.Accept(t)
-	}
-	st.CachedTokens = min(commonPrefix(s.Tokens(), prompt), len(prompt)-1)
-	start := time.Now()
-	logits, err := s.Prefill(ctx, prompt)
-	st.PromptTime = time.Since(start)
-	if err != nil {
-		return st, err
-	}
-	start = time.Now()
-	defer func() { st.GenerateTime = time.Since(start) }()
+// jsonObject is JSON mode's engine.Constraint: it allows only tokens whose
+// text keeps the output a valid prefix of a JSON object that can still be
+// closed within the tokens left, and reports the text complete as soon as
+// the object is closed. Empty, special and end-of-generation tokens are
+// never allowed.
+type jsonObject struct {
+	tok *tokenizer.Tokenizer
+	doc sample.JSON
+}
 
-	doc := sample.JSON{MaxWhitespace: jsonMaxWhitespace}
-	out := newStopWriter(p.stop, emit)
-	dec := tok.NewDecoder()
-	for {
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		left := p.maxTokens - st.GeneratedTokens // including this one
-		id, ok := sampler.SampleAllowed(logits, jsonCandidates, func(id int32) bool {
-			piece := tok.Piece(id)
-			if piece == "" || tok.IsSpecial(id) || tok.IsEOG(id) {
-				return false
-			}
-			next := doc
-			return next.Feed(piece) && (next.Complete() || next.MinCloseLen() <= left-1)
-		})
-		if !ok {
-			return st, fmt.Errorf("JSON mode: none of the model's %d likeliest tokens continues the JSON text within the %d tokens left", jsonCandidates, left)
-		}
-		doc.Feed(tok.Piece(id))
-		sampler.Accept(id)
-		st.GeneratedTokens++
-		st.Tokens = append(st.Tokens, id)
-		stopped, err := out.write(dec.Add(id))
-		if err != nil {
-			return st, err
-		}
-		switch {
-		case stopped:
-			st.StopReason = engine.StopString
-			return st, nil
-		case doc.Complete():
-			st.StopReason = engine.StopEOG
-			return st, out.flush(dec.Flush())
-		case st.GeneratedTokens >= p.maxTokens:
-			st.StopReason = engine.StopLength
-			return st, out.flush(dec.Flush())
-		}
-		if logits, err = s.Eval(id); err != nil {
-			return st, err
-		}
+var _ engine.Constraint = (*jsonObject)(nil)
+
+func (j *jsonObject) Allow(id int32, piece string, left int) bool {
+	if piece == "" || j.tok.IsSpecial(id) || j.tok.IsEOG(id) {
+		return false
 	}
+	next := j.doc
+	return next.Feed(piece) && (next.Complete() || next.MinCloseLen() <= left-1)
+}
+
+func (j *jsonObject) Accept(_ int32, piece string) bool {
+	j.doc.Feed(piece)
+	return j.doc.Complete()
 }
 
 // finishReason is OpenAI's name for an engine stop reason.
@@ -199,76 +152,4 @@ func usage(st engine.Stats) openai.Usage {
 		TotalTokens:         st.PromptTokens + st.GeneratedTokens,
 		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: st.CachedTokens},
 	}
-}
-
-// stopWriter passes text on, holding back what could be the start of a
-// stop string, and reports when one appears (the text before it is
-// passed on, the rest dropped).
-type stopWriter struct {
-	stops   []string
-	emit    func(string) error
-	pending string
-	done    bool
-}
-
-func newStopWriter(stops []string, emit func(string) error) *stopWriter {
-	w := &stopWriter{emit: emit}
-	for _, s := range stops {
-		if s != "" {
-			w.stops = append(w.stops, s)
-		}
-	}
-	return w
-}
-
-// write adds text and reports whether a stop string has appeared.
-func (w *stopWriter) write(text string) (bool, error) {
-	if w.done || text == "" {
-		return w.done, nil
-	}
-	if len(w.stops) == 0 {
-		return false, w.emit(text)
-	}
-	buf := w.pending + text
-	cut := -1
-	for _, s := range w.stops {
-		if i := strings.Index(buf, s); i >= 0 && (cut < 0 || i < cut) {
-			cut = i
-		}
-	}
-	if cut >= 0 {
-		w.done, w.pending = true, ""
-		if cut > 0 {
-			return true, w.emit(buf[:cut])
-		}
-		return true, nil
-	}
-	// Hold back the longest tail that begins some stop string.
-	hold := 0
-	for _, s := range w.stops {
-		for n := min(len(s)-1, len(buf)); n > hold; n-- {
-			if strings.HasSuffix(buf, s[:n]) {
-				hold = n
-				break
-			}
-		}
-	}
-	w.pending = buf[len(buf)-hold:]
-	if ready := buf[:len(buf)-hold]; ready != "" {
-		return false, w.emit(ready)
-	}
-	return false, nil
-}
-
-// flush writes text and then whatever is held back.
-func (w *stopWriter) flush(text string) error {
-	if stopped, err := w.write(text); stopped || err != nil {
-		return err
-	}
-	rest := w.pending
-	w.pending = ""
-	if rest != "" {
-		return w.emit(rest)
-	}
-	return nil
 }

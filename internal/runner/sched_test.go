@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,45 +188,6 @@ func TestCancelStopsGeneration(t *testing.T) {
 				t.Errorf("usage after cancel: %+v", rec.usage)
 			}
 			t.Logf("cancelled after %v", time.Since(start))
-		})
-	}
-}
-
-func TestStopWriter(t *testing.T) {
-	tests := []struct {
-		stops  []string
-		pieces []string
-		want   string
-		stop   bool
-	}{
-		{nil, []string{"a", "b"}, "ab", false},
-		{[]string{"END"}, []string{"hello E", "N", "D more"}, "hello ", true},
-		{[]string{"END"}, []string{"hello E", "NX"}, "hello ENX", false},
-		{[]string{"\n\n", "User:"}, []string{"one\n", "two\n", "\nthree"}, "one\ntwo", true},
-		{[]string{"", "}"}, []string{`{"a":1`, "}"}, `{"a":1`, true},
-		{[]string{"abc"}, []string{"ab"}, "ab", false},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.pieces, "|"), func(t *testing.T) {
-			var got strings.Builder
-			w := newStopWriter(tt.stops, func(s string) error { got.WriteString(s); return nil })
-			stopped := false
-			for _, p := range tt.pieces {
-				s, err := w.write(p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s {
-					stopped = true
-					break
-				}
-			}
-			if !stopped {
-				w.flush("")
-			}
-			if got.String() != tt.want || stopped != tt.stop {
-				t.Errorf("got %q stopped=%v, want %q stopped=%v", got.String(), stopped, tt.want, tt.stop)
-			}
 		})
 	}
 }

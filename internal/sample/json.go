@@ -1,10 +1,5 @@
 package sample
 
-import (
-	"math"
-	"sort"
-)
-
 // MaxJSONDepth is how deeply objects and arrays may nest in JSON mode.
 const MaxJSONDepth = 128
 
@@ -428,90 +423,4 @@ func (j *JSON) Closing() string {
 		}
 	}
 	return string(b)
-}
-
-// SampleAllowed chooses the next token as Sample does, but only among
-// tokens allow accepts: the penalties are applied once, the candidates are
-// ordered by logit (ties by id), and those allow rejects are removed before
-// top-k, top-p, min-p and temperature apply. Only the limit most likely
-// candidates are offered to allow (0: all), which bounds the work per
-// token; ok is false when allow accepts none of them. It may modify logits.
-func (s *Sampler) SampleAllowed(logits []float32, limit int, allow func(id int32) bool) (id int32, ok bool) {
-	s.penalize(logits)
-	if s.Greedy() {
-		// The most likely token is usually allowed: try it before sorting.
-		if best := argmax(logits); allow(best) {
-			return best, true
-		}
-	}
-	c := s.cands[:0]
-	for i, l := range logits {
-		if !math.IsNaN(float64(l)) && !math.IsInf(float64(l), -1) {
-			c = append(c, candidate{id: int32(i), logit: l})
-		}
-	}
-	s.cands = c
-	sort.Slice(c, func(i, j int) bool {
-		if c[i].logit != c[j].logit {
-			return c[i].logit > c[j].logit
-		}
-		return c[i].id < c[j].id
-	})
-	if limit > 0 && limit < len(c) {
-		c = c[:limit]
-	}
-	kept := c[:0]
-	for _, x := range c {
-		if !allow(x.id) {
-			continue
-		}
-		kept = append(kept, x)
-		if s.Greedy() || (s.opts.TopK > 0 && len(kept) == s.opts.TopK) {
-			break
-		}
-	}
-	if len(kept) == 0 {
-		return 0, false
-	}
-	if s.Greedy() {
-		return kept[0].id, true
-	}
-	return s.draw(kept), true
-}
-
-// draw applies top-k, top-p, min-p and temperature to candidates sorted
-// by descending logit and picks one, exactly as Sample does.
-func (s *Sampler) draw(c []candidate) int32 {
-	if k := s.opts.TopK; k > 0 && k < len(c) {
-		c = c[:k]
-	}
-	softmax(c, 1)
-	if p := s.opts.TopP; p > 0 && p < 1 {
-		var cum float32
-		for i := range c {
-			cum += c[i].p
-			if cum >= p {
-				c = c[:i+1]
-				break
-			}
-		}
-	}
-	if m := s.opts.MinP; m > 0 {
-		limit := c[0].p * m
-		n := len(c)
-		for n > 1 && c[n-1].p < limit {
-			n--
-		}
-		c = c[:n]
-	}
-	softmax(c, s.opts.Temperature)
-	r := s.rng.Float32()
-	var cum float32
-	for _, x := range c {
-		cum += x.p
-		if r < cum {
-			return x.id
-		}
-	}
-	return c[len(c)-1].id
 }

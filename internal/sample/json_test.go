@@ -2,7 +2,6 @@ package sample
 
 import (
 	"encoding/json"
-	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -221,71 +220,4 @@ func nesting(data []byte) int {
 		}
 	}
 	return deepest
-}
-
-func TestSampleAllowedMatchesSample(t *testing.T) {
-	logits := make([]float32, 300)
-	for i := range logits {
-		logits[i] = float32(3 * math.Sin(float64(i)*1.7))
-	}
-	opts := []Options{
-		{},
-		{Temperature: 1, Seed: 3},
-		{Temperature: 0.7, TopK: 20, TopP: 0.9, MinP: 0.05, Seed: 5},
-		{Temperature: 1.3, TopP: 0.5, FrequencyPenalty: 0.5, PresencePenalty: 0.3, Seed: 9},
-	}
-	for _, o := range opts {
-		a, b := mustNew(t, o), mustNew(t, o)
-		for step := range 40 {
-			la := append([]float32(nil), logits...)
-			lb := append([]float32(nil), logits...)
-			x := a.Sample(la)
-			y, ok := b.SampleAllowed(lb, 0, func(int32) bool { return true })
-			if !ok || x != y {
-				t.Fatalf("options %+v step %d: Sample %d, SampleAllowed %d (ok %v)", o, step, x, y, ok)
-			}
-			a.Accept(x)
-			b.Accept(y)
-		}
-	}
-}
-
-func TestSampleAllowedRestricts(t *testing.T) {
-	logits := []float32{5, 4, 3, 2, 1, 0}
-	even := func(id int32) bool { return id%2 == 0 && id > 0 }
-	tests := []struct {
-		name  string
-		opts  Options
-		limit int
-		allow func(int32) bool
-		want  []int32 // the allowed results
-		ok    bool
-	}{
-		{"greedy takes the best allowed", Options{}, 0, even, []int32{2}, true},
-		{"sampling stays allowed", Options{Temperature: 2, Seed: 1}, 0, even, []int32{2, 4}, true},
-		{"top-k counts allowed tokens", Options{Temperature: 2, TopK: 1, Seed: 1}, 0, even, []int32{2}, true},
-		{"limit bounds the search", Options{}, 2, even, nil, false},
-		{"nothing allowed", Options{Temperature: 1}, 0, func(int32) bool { return false }, nil, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := mustNew(t, tt.opts)
-			for range 30 {
-				id, ok := s.SampleAllowed(append([]float32(nil), logits...), tt.limit, tt.allow)
-				if ok != tt.ok {
-					t.Fatalf("ok = %v, want %v", ok, tt.ok)
-				}
-				if !ok {
-					return
-				}
-				found := false
-				for _, w := range tt.want {
-					found = found || id == w
-				}
-				if !found {
-					t.Fatalf("got %d, want one of %v", id, tt.want)
-				}
-			}
-		})
-	}
 }

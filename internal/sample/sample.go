@@ -104,10 +104,59 @@ func (s *Sampler) Greedy() bool { return s.opts.Temperature <= 0 }
 // Sample returns the next token for logits. It may modify logits (the
 // penalties are applied in place).
 func (s *Sampler) Sample(logits []float32) int32 {
+	if id, ok := s.SampleAllowed(logits, 0, nil); ok {
+		return id
+	}
+	// Every logit is NaN or -Inf: nothing can be drawn.
+	return argmax(logits)
+}
+
+// SampleAllowed chooses the next token as Sample does, but only among
+// tokens allow accepts (nil: every token): the penalties are applied once,
+// the candidates are ordered by logit (ties by id), and those allow
+// rejects are removed before top-k, top-p, min-p and temperature apply.
+// Only the limit most likely candidates are offered to allow, in that
+// order (0: all), which bounds the work per token; ok is false when allow
+// accepts none of them. It may modify logits.
+func (s *Sampler) SampleAllowed(logits []float32, limit int, allow func(id int32) bool) (id int32, ok bool) {
 	s.penalize(logits)
 	if s.Greedy() {
-		return argmax(logits)
+		// The most likely token is usually allowed: try it before sorting.
+		if best := argmax(logits); allow == nil || allow(best) {
+			return best, true
+		}
 	}
+	c := s.sorted(logits)
+	if limit > 0 && limit < len(c) {
+		c = c[:limit]
+	}
+	kept := c
+	if allow != nil {
+		kept = c[:0]
+		for _, x := range c {
+			if !allow(x.id) {
+				continue
+			}
+			kept = append(kept, x)
+			if s.Greedy() || (s.opts.TopK > 0 && len(kept) == s.opts.TopK) {
+				break
+			}
+		}
+	}
+	if len(kept) == 0 {
+		return 0, false
+	}
+	if s.Greedy() {
+		return kept[0].id, true
+	}
+	return s.draw(kept), true
+}
+
+// sorted returns the logits that are numbers (not NaN or -Inf) as
+// candidates ordered by descending logit, ties by id, which keeps the
+// result independent of anything but the logits and the seed. The slice
+// is s.cands, reused between calls.
+func (s *Sampler) sorted(logits []float32) []candidate {
 	c := s.cands[:0]
 	for i, l := range logits {
 		if !math.IsNaN(float64(l)) && !math.IsInf(float64(l), -1) {
@@ -115,17 +164,19 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		}
 	}
 	s.cands = c
-	if len(c) == 0 {
-		return argmax(logits)
-	}
-	// Sorting descending by logit, ties by id, keeps the result independent
-	// of anything but the logits and the seed.
 	sort.Slice(c, func(i, j int) bool {
 		if c[i].logit != c[j].logit {
 			return c[i].logit > c[j].logit
 		}
 		return c[i].id < c[j].id
 	})
+	return c
+}
+
+// draw applies top-k, top-p, min-p and temperature to candidates (at
+// least one) sorted by descending logit and picks one with the seeded
+// generator.
+func (s *Sampler) draw(c []candidate) int32 {
 	if k := s.opts.TopK; k > 0 && k < len(c) {
 		c = c[:k]
 	}
