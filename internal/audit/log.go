@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"sov.dev/sov/internal/sqlitedb"
 )
 
 // Options configure Open.
@@ -31,12 +33,12 @@ type Options struct {
 // Log is the audit log in one SOV_HOME. It is safe for concurrent use,
 // also by several processes opening the same home.
 type Log struct {
-	db       *sql.DB
-	home     string
-	path     string
-	logger   *slog.Logger
-	now      func() time.Time
-	writeSem chan struct{} // serializes this process's write transactions
+	db     *sql.DB
+	home   string
+	path   string
+	logger *slog.Logger
+	now    func() time.Time
+	writer *sqlitedb.Writer // one write transaction at a time
 
 	keyMu sync.Mutex
 	key   ed25519.PrivateKey // loaded on first checkpoint
@@ -73,12 +75,12 @@ func Open(ctx context.Context, home string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("open audit log %s: %w", path, err)
 	}
 	l := &Log{
-		db:       db,
-		home:     home,
-		path:     path,
-		logger:   opts.Logger,
-		now:      opts.Now,
-		writeSem: make(chan struct{}, 1),
+		db:     db,
+		home:   home,
+		path:   path,
+		logger: opts.Logger,
+		now:    opts.Now,
+		writer: sqlitedb.NewWriter(db),
 	}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
@@ -118,25 +120,6 @@ func (l *Log) isClosed() bool {
 	return l.closed
 }
 
-// write runs fn in one write (BEGIN IMMEDIATE) transaction.
-func (l *Log) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case l.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-l.writeSem }()
-	tx, err := l.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 // Append adds entries to the log, in order, in one transaction, and
 // returns once they are on disk. Seq, PrevHash and Hash are ignored
 // (the log assigns them); a zero Time becomes now.
@@ -168,7 +151,7 @@ func (l *Log) appendPrepared(ctx context.Context, ps []prepared) error {
 		return ErrClosed
 	}
 	var last int64
-	err := l.write(ctx, func(tx *sql.Tx) error {
+	err := l.writer.Write(ctx, func(tx *sql.Tx) error {
 		seq, prev, err := l.tip(ctx, tx)
 		if err != nil {
 			return err
@@ -294,7 +277,7 @@ func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
 	}
 	pub := hex.EncodeToString(key.Public().(ed25519.PublicKey))
 	var cp Checkpoint
-	err = l.write(ctx, func(tx *sql.Tx) error {
+	err = l.writer.Write(ctx, func(tx *sql.Tx) error {
 		var seq int64
 		var hash string
 		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)

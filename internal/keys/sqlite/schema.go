@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
+
+	"sov.dev/sov/internal/sqlitedb"
 )
 
 // ErrSchemaTooNew is returned (wrapped) by Open when the database was
@@ -15,22 +16,14 @@ var ErrSchemaTooNew = errors.New("key database schema is newer than this sov")
 // Open refuses other SQLite files, the vault's sov.db among them.
 const applicationID = 0x736f766b
 
-// A migration is one step of the schema's history: step i (0-based) takes
-// the database from user_version i to i+1. Steps are only ever appended; a
-// released step never changes.
-type migration struct {
-	name string
-	sql  string
-}
-
 // migrations is the schema's history. Times are UTC unix nanoseconds;
 // durations nanoseconds; models and jurisdictions JSON arrays of strings.
 // key_version.version goes up by one in every transaction that creates or
 // revokes a key (Store.Version).
-var migrations = []migration{
+var migrations = []sqlitedb.Migration{
 	{
-		name: "keys, usage and version",
-		sql: `
+		Name: "keys, usage and version",
+		SQL: `
 PRAGMA application_id = 1936684651;
 
 CREATE TABLE keys (
@@ -70,71 +63,20 @@ INSERT INTO key_version (one, version) VALUES (1, 0);
 	},
 }
 
-// migrate brings the database up to len(steps), one transaction per step,
-// recording progress in user_version. Several processes may run it at
-// once: each step re-reads the version inside its BEGIN IMMEDIATE
-// transaction.
-func migrate(ctx context.Context, db *sql.DB, steps []migration) error {
-	if err := checkForeign(ctx, db); err != nil {
-		return err
-	}
-	for {
-		done, err := migrateOne(ctx, db, steps)
-		if err != nil || done {
-			return err
-		}
+// options are how Open opens a key database whose schema history is steps
+// (each step takes it from user_version i to i+1; steps are only ever
+// appended, a released step never changes).
+func options(steps []sqlitedb.Migration) sqlitedb.Options {
+	return sqlitedb.Options{
+		Name:          "sov key database",
+		ApplicationID: applicationID,
+		Migrations:    steps,
+		SchemaTooNew:  ErrSchemaTooNew,
+		ForeignKeys:   true,
 	}
 }
 
-// checkForeign refuses a file that is not, and is not about to become, a
-// sov key database.
-func checkForeign(ctx context.Context, db *sql.DB) error {
-	var appID, version, tables int
-	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
-		return err
-	}
-	if appID != 0 && appID != applicationID || appID == 0 && (version != 0 || tables != 0) {
-		return fmt.Errorf("not a sov key database (application id %#x, schema version %d)", appID, version)
-	}
-	return nil
-}
-
-func migrateOne(ctx context.Context, db *sql.DB, steps []migration) (done bool, err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		if err != nil || done {
-			tx.Rollback()
-		}
-	}()
-	var version int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return false, err
-	}
-	switch {
-	case version > len(steps):
-		return false, fmt.Errorf("%w: schema version %d, this sov knows up to %d; upgrade sov", ErrSchemaTooNew, version, len(steps))
-	case version == len(steps):
-		return true, nil
-	}
-	step := steps[version]
-	if _, err := tx.ExecContext(ctx, step.sql); err != nil {
-		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
-	}
-	// PRAGMA takes no parameters; version is an int formatted here.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
-		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
-	}
-	return false, nil
+// migrate brings the database up to len(steps); see sqlitedb.Migrate.
+func migrate(ctx context.Context, db *sql.DB, steps []sqlitedb.Migration) error {
+	return sqlitedb.Migrate(ctx, db, options(steps))
 }

@@ -6,7 +6,8 @@
 // (readers never block the writer), synchronous=FULL, a busy timeout, every
 // write one BEGIN IMMEDIATE transaction (so the CLI and a running server
 // can write at once), and a schema versioned in PRAGMA user_version,
-// migrated forward on Open; a database from a newer sov is refused.
+// migrated forward on Open; a database from a newer sov is refused. The
+// opening, checking and migrating is package sqlitedb's.
 //
 // Version is cheap enough to poll every second: it asks PRAGMA
 // data_version on a connection of its own (which changes only when another
@@ -24,15 +25,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"sov.dev/sov/internal/keys"
+	"sov.dev/sov/internal/sqlitedb"
 )
 
 // File is the database's name under SOV_HOME.
@@ -40,14 +37,14 @@ const File = "gateway.db"
 
 // busyTimeout is how long a write waits for another process's write
 // transaction before failing with SQLITE_BUSY.
-const busyTimeout = 10 * time.Second
+const busyTimeout = sqlitedb.BusyTimeout
 
 // Store is a keys.Store backed by a SQLite file. It is safe for concurrent
 // use, also by several processes opening the same file.
 type Store struct {
-	db       *sql.DB
-	path     string
-	writeSem chan struct{} // serializes this process's write transactions
+	db     *sql.DB
+	path   string
+	writer *sqlitedb.Writer // one write transaction at a time
 
 	verMu       sync.Mutex
 	verConn     *sql.Conn // never writes, so its data_version sees every commit
@@ -68,45 +65,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-func open(ctx context.Context, path string, steps []migration) (*Store, error) {
-	dsn, err := dataSourceName(path)
+func open(ctx context.Context, path string, steps []sqlitedb.Migration) (*Store, error) {
+	db, err := sqlitedb.Open(ctx, path, options(steps))
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
-	if err := migrate(ctx, db, steps); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Store{db: db, path: path, writeSem: make(chan struct{}, 1)}, nil
+	return &Store{db: db, path: path, writer: sqlitedb.NewWriter(db)}, nil
 }
 
-// dataSourceName builds a file: URI (so that no byte of the path is read
-// as a parameter) with the settings every connection needs.
+// dataSourceName is the driver's DSN for path, with the settings every
+// connection needs.
 func dataSourceName(path string) (string, error) {
-	if path == "" {
-		return "", errors.New("empty database path")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // Windows: /C:/...
-	}
-	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
-	q.Set("_foreign_keys", "1")
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_txlock", "immediate")
-	return (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String(), nil
+	return sqlitedb.DataSourceName(path, options(nil))
 }
 
 // Path returns the database file's path as given to Open.
@@ -122,25 +92,6 @@ func (s *Store) Close() error {
 	}
 	s.verMu.Unlock()
 	return errors.Join(err, s.db.Close())
-}
-
-// write runs fn in one write transaction.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case s.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writeSem }()
-	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 func bumpVersion(ctx context.Context, tx *sql.Tx) error {
@@ -189,7 +140,7 @@ func (s *Store) Create(ctx context.Context, k keys.Key) error {
 	if k.Revoked != nil {
 		return fmt.Errorf("create key %s: a new key cannot be revoked", k.ID)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		for _, c := range []struct {
 			query, arg string
 			err        error
@@ -304,7 +255,7 @@ func (s *Store) List(ctx context.Context) ([]keys.Key, error) {
 // Revoke implements keys.Store.
 func (s *Store) Revoke(ctx context.Context, id string, at time.Time) (keys.Key, error) {
 	var k keys.Key
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		k, err = scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -391,7 +342,7 @@ func (s *Store) AddUsage(ctx context.Context, keyID string, windowStart time.Tim
 	if tokens < 0 {
 		return fmt.Errorf("add usage for key %s: negative token count %d", keyID, tokens)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM keys WHERE id = ?`, keyID)
 		if err != nil {
 			return err

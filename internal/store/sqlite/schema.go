@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
+
+	"sov.dev/sov/internal/sqlitedb"
 )
 
 // ErrSchemaTooNew is returned (wrapped) by Open when the database was
@@ -99,73 +100,23 @@ BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 	},
 }
 
-// migrate brings the database up to len(steps), one transaction per step,
-// recording progress in PRAGMA user_version. It is safe to run from
-// several processes at once: each step re-reads the version inside its
-// (immediate, so exclusive for writers) transaction.
+// options are how Open opens a metadata store whose schema history is
+// steps.
+func options(steps []migration) sqlitedb.Options {
+	ms := make([]sqlitedb.Migration, len(steps))
+	for i, st := range steps {
+		ms[i] = sqlitedb.Migration{Name: st.name, SQL: st.sql}
+	}
+	return sqlitedb.Options{
+		Name:          "sov metadata database",
+		ApplicationID: applicationID,
+		Migrations:    ms,
+		SchemaTooNew:  ErrSchemaTooNew,
+		ForeignKeys:   true,
+	}
+}
+
+// migrate brings the database up to len(steps); see sqlitedb.Migrate.
 func migrate(ctx context.Context, db *sql.DB, steps []migration) error {
-	if err := checkForeign(ctx, db); err != nil {
-		return err
-	}
-	for {
-		done, err := migrateOne(ctx, db, steps)
-		if err != nil || done {
-			return err
-		}
-	}
-}
-
-// checkForeign refuses a database that is not (and is not about to become)
-// a sov store: another application's id, or tables but no schema version.
-func checkForeign(ctx context.Context, db *sql.DB) error {
-	var appID, version, tables int
-	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
-		return err
-	}
-	if appID != 0 && appID != applicationID || appID == 0 && (version != 0 || tables != 0) {
-		return fmt.Errorf("not a sov metadata database (application id %#x, schema version %d)", appID, version)
-	}
-	return nil
-}
-
-// migrateOne applies the next step, if any, and reports whether the schema
-// is now current.
-func migrateOne(ctx context.Context, db *sql.DB, steps []migration) (done bool, err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		if err != nil || done {
-			tx.Rollback()
-		}
-	}()
-	var version int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return false, err
-	}
-	switch {
-	case version > len(steps):
-		return false, fmt.Errorf("%w: schema version %d, this sov knows up to %d; upgrade sov", ErrSchemaTooNew, version, len(steps))
-	case version == len(steps):
-		return true, nil
-	}
-	step := steps[version]
-	if _, err := tx.ExecContext(ctx, step.sql); err != nil {
-		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
-	}
-	// PRAGMA takes no parameters; version is an int we formatted.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
-		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("schema migration %d (%s): %w", version+1, step.name, err)
-	}
-	return false, nil
+	return sqlitedb.Migrate(ctx, db, options(steps))
 }

@@ -7,7 +7,9 @@
 // a power cut. Every write is one BEGIN IMMEDIATE transaction, so several
 // sov processes can share the file without deadlocking on a lock upgrade.
 // The schema is versioned (PRAGMA user_version) and migrated forward on
-// Open; a database from a newer sov is refused, never guessed at.
+// Open; a database from a newer sov is refused, never guessed at. Opening,
+// checking and migrating the file is package sqlitedb's; the schema is
+// this package's.
 //
 // The package holds metadata only, never blob content, and must not run
 // SQL built from caller data: every value is a bound parameter.
@@ -18,32 +20,26 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"sov.dev/sov/internal/digest"
+	"sov.dev/sov/internal/sqlitedb"
 	"sov.dev/sov/internal/store"
 )
 
 // busyTimeout is how long a write waits for another process's write
-// transaction before failing with SQLITE_BUSY. Writes are short (no blob
-// I/O happens inside one), so this is generous.
-const busyTimeout = 10 * time.Second
+// transaction before failing with SQLITE_BUSY.
+const busyTimeout = sqlitedb.BusyTimeout
 
 // Store is a store.Store backed by a SQLite file. It is safe for concurrent
 // use, also by several processes opening the same file.
 type Store struct {
-	db   *sql.DB
-	path string
-	// writeSem serializes this process's write transactions, so they
-	// queue here instead of spinning in SQLite's busy handler.
-	writeSem chan struct{}
-	resolve  *sql.Stmt
+	db      *sql.DB
+	path    string
+	writer  *sqlitedb.Writer // one write transaction at a time
+	resolve *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -59,20 +55,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func open(ctx context.Context, path string, steps []migration) (*Store, error) {
-	dsn, err := dataSourceName(path)
+	db, err := sqlitedb.Open(ctx, path, options(steps))
 	if err != nil {
-		return nil, err
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	// Every connection costs a SQLite handle and page cache; a handful
-	// covers concurrent readers (WAL lets them run beside the writer).
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
-	if err := migrate(ctx, db, steps); err != nil {
-		db.Close()
 		return nil, err
 	}
 	resolve, err := db.PrepareContext(ctx, `SELECT digest, updated FROM refs WHERE name = ? AND tag = ?`)
@@ -80,32 +64,13 @@ func open(ctx context.Context, path string, steps []migration) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path, writeSem: make(chan struct{}, 1), resolve: resolve}, nil
+	return &Store{db: db, path: path, writer: sqlitedb.NewWriter(db), resolve: resolve}, nil
 }
 
-// dataSourceName builds the driver's DSN: a file: URI, so that any byte in
-// the path is escaped rather than read as a parameter, with the settings
-// every connection needs.
+// dataSourceName is the driver's DSN for path, with the settings every
+// connection needs.
 func dataSourceName(path string) (string, error) {
-	if path == "" {
-		return "", errors.New("empty database path")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // Windows: /C:/...
-	}
-	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
-	q.Set("_foreign_keys", "1")
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_txlock", "immediate")
-	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
-	return u.String(), nil
+	return sqlitedb.DataSourceName(path, options(nil))
 }
 
 // Path returns the database file's path as given to Open.
@@ -114,25 +79,6 @@ func (s *Store) Path() string { return s.path }
 // Close implements store.Store.
 func (s *Store) Close() error {
 	return errors.Join(s.resolve.Close(), s.db.Close())
-}
-
-// write runs fn in one write transaction.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case s.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writeSem }()
-	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // PutModel implements store.Store.
@@ -157,7 +103,7 @@ func (s *Store) PutModel(ctx context.Context, m store.Model, refs []store.Ref, p
 	if len(m.Facts) > 0 {
 		facts = m.Facts
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO models (digest, manifest, facts, source, created) VALUES (?, ?, ?, ?, ?)
 			 ON CONFLICT (digest) DO NOTHING`,
@@ -287,7 +233,7 @@ func (s *Store) DeleteModel(ctx context.Context, d digest.Digest) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		// References and blob lists go with it (ON DELETE CASCADE).
 		return deleteOne(ctx, tx, `DELETE FROM models WHERE digest = ?`, string(d))
 	})
@@ -371,7 +317,7 @@ func (s *Store) SetRef(ctx context.Context, r store.Ref) error {
 	if err := r.Digest.Validate(); err != nil {
 		return fmt.Errorf("reference %s:%s: %w", r.Name, r.Tag, err)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE digest = ?`, string(r.Digest)).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -390,7 +336,7 @@ func (s *Store) SetRef(ctx context.Context, r store.Ref) error {
 
 // DeleteRef implements store.Store.
 func (s *Store) DeleteRef(ctx context.Context, name, tag string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		return deleteOne(ctx, tx, `DELETE FROM refs WHERE name = ? AND tag = ?`, name, tag)
 	})
 	if err != nil {
@@ -430,7 +376,7 @@ func (s *Store) AddPending(ctx context.Context, id string, blobs ...digest.Diges
 		return err
 	}
 	now := time.Now().UnixNano()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO pending (id, created) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, now); err != nil {
 			return err
@@ -488,7 +434,7 @@ func (s *Store) PendingRecords(ctx context.Context) ([]store.Pending, error) {
 
 // DeletePending implements store.Store.
 func (s *Store) DeletePending(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		// Its blob list goes with it (ON DELETE CASCADE).
 		return deleteOne(ctx, tx, `DELETE FROM pending WHERE id = ?`, id)
 	})
@@ -512,7 +458,7 @@ func (s *Store) AddDecision(ctx context.Context, d store.Decision) (store.Decisi
 		detail = slices.Clone(d.Detail)
 	}
 	d.Detail = detail
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writer.Write(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM models WHERE digest = ?`, string(d.Digest)).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
