@@ -363,73 +363,37 @@ func (r *remoteKeys) do(ctx context.Context, method, path string, body, out any)
 }
 
 func (r *remoteKeys) create(ctx context.Context, o gateway.CreateKeyRequest) (keys.Key, string, error) {
-	var resp struct {
-		keyWire
-		Key string `json:"key"`
-	}
-	if err := r.do(ctx, http.MethodPost, "/admin/v1/keys", o, &resp); err != nil {
+	var raw json.RawMessage
+	if err := r.do(ctx, http.MethodPost, "/admin/v1/keys", o, &raw); err != nil {
 		return keys.Key{}, "", err
 	}
-	k, err := resp.keyWire.key()
-	return k, resp.Key, err
+	var k keys.Key
+	var secret struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return keys.Key{}, "", err
+	}
+	if err := json.Unmarshal(raw, &secret); err != nil {
+		return keys.Key{}, "", err
+	}
+	return k, secret.Key, nil
 }
 
 func (r *remoteKeys) list(ctx context.Context) ([]keys.Key, error) {
 	var resp struct {
-		Data []keyWire `json:"data"`
+		Data []keys.Key `json:"data"`
 	}
 	if err := r.do(ctx, http.MethodGet, "/admin/v1/keys", nil, &resp); err != nil {
 		return nil, err
 	}
-	out := make([]keys.Key, 0, len(resp.Data))
-	for _, w := range resp.Data {
-		k, err := w.key()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, nil
+	return resp.Data, nil
 }
 
 func (r *remoteKeys) revoke(ctx context.Context, nameOrID string) (keys.Key, error) {
-	var w keyWire
-	if err := r.do(ctx, http.MethodDelete, "/admin/v1/keys/"+url.PathEscape(nameOrID), nil, &w); err != nil {
-		return keys.Key{}, err
-	}
-	return w.key()
+	var k keys.Key
+	err := r.do(ctx, http.MethodDelete, "/admin/v1/keys/"+url.PathEscape(nameOrID), nil, &k)
+	return k, err
 }
 
 func (r *remoteKeys) close() {}
-
-// keyWire is a key as the admin API writes it.
-type keyWire struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Tenant         string     `json:"tenant"`
-	Kind           string     `json:"kind"`
-	Prefix         string     `json:"prefix"`
-	Models         []string   `json:"models"`
-	RPM            int        `json:"rpm"`
-	TPM            int        `json:"tpm"`
-	MaxConcurrency int        `json:"max_concurrency"`
-	TokenBudget    int64      `json:"token_budget"`
-	BudgetWindow   string     `json:"budget_window"`
-	Jurisdictions  []string   `json:"jurisdictions"`
-	Created        time.Time  `json:"created"`
-	Revoked        *time.Time `json:"revoked"`
-}
-
-func (w keyWire) key() (keys.Key, error) {
-	k := keys.Key{ID: w.ID, Name: w.Name, Tenant: w.Tenant, Prefix: w.Prefix, Models: w.Models, RPM: w.RPM, TPM: w.TPM,
-		MaxConcurrency: w.MaxConcurrency, TokenBudget: w.TokenBudget, Jurisdictions: w.Jurisdictions,
-		Admin: w.Kind == "admin", Created: w.Created, Revoked: w.Revoked}
-	if w.BudgetWindow != "" {
-		d, err := keys.ParseWindow(w.BudgetWindow)
-		if err != nil {
-			return k, fmt.Errorf("admin API: key %s: %w", w.ID, err)
-		}
-		k.BudgetWindow = d
-	}
-	return k, nil
-}

@@ -178,6 +178,28 @@ func (k Key) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
+// UnmarshalJSON reads what MarshalJSON writes (the admin API's key
+// objects); the hash is never part of it.
+func (k *Key) UnmarshalJSON(b []byte) error {
+	var j keyJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*k = Key{
+		ID: j.ID, Name: j.Name, Tenant: j.Tenant, Prefix: j.Prefix, Models: j.Models, RPM: j.RPM, TPM: j.TPM,
+		MaxConcurrency: j.MaxConcurrency, TokenBudget: j.TokenBudget, Jurisdictions: j.Jurisdictions,
+		Admin: j.Kind == "admin", Created: j.Created, Revoked: j.Revoked,
+	}
+	if j.BudgetWindow != "" {
+		w, err := ParseWindow(j.BudgetWindow)
+		if err != nil {
+			return fmt.Errorf("key %s: budget_window: %w", j.ID, err)
+		}
+		k.BudgetWindow = w
+	}
+	return nil
+}
+
 // Limits used by validation.
 const (
 	maxLabel     = 63
