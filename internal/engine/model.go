@@ -1,13 +1,15 @@
 // Package engine runs open-weight language models on the CPU, in pure Go.
 //
-// It loads a GGUF file memory-mapped (the weights are never copied), checks
-// that its architecture (llama, qwen2, qwen3), hyper-parameters and every
-// tensor's type and shape are what the forward pass needs, and evaluates
-// tokens with a KV cache: grouped-query attention, RoPE (normal or NeoX
-// layout, with linear scaling or per-frequency factors as stored in the
-// file), RMS norm, SwiGLU, tied or separate output weights. Matrix work is
-// split by rows over a fixed worker pool, so greedy output does not depend
-// on the thread count.
+// It loads a GGUF file memory-mapped, checks that its architecture (llama,
+// qwen2, qwen3), hyper-parameters and every tensor's type and shape are
+// what the forward pass needs, and evaluates tokens with a KV cache:
+// grouped-query attention, RoPE (normal or NeoX layout, with linear scaling
+// or per-frequency factors as stored in the file), RMS norm, SwiGLU, tied
+// or separate output weights. Matrix work is split by rows over a fixed
+// worker pool, so greedy output does not depend on the thread count. Where the CPU has a kernel for it, Q8_0 matrices are
+// repacked at load into quant.PackedQ8_0 (16 rows interleaved per block,
+// a layout the vector unit streams at memory speed) and their pages of the
+// mapping are handed back to the kernel; other weights are used in place.
 //
 // The engine does not tokenize or render chat templates (see tokenizer and
 // chat) and never writes to the model file.
@@ -55,8 +57,9 @@ type Config struct {
 	RopeFactors []float32
 }
 
-// Tensor is a weight matrix inside the mapped file: Rows rows of Cols
-// elements of Type, each row RowBytes long.
+// Tensor is a weight matrix: Rows rows of Cols elements of Type, each row
+// RowBytes long in the file's layout. Its bytes are Data, inside the mapped
+// file, or, for a repacked Q8_0 matrix, packed (and Data is nil).
 type Tensor struct {
 	Name     string
 	Type     gguf.TensorType
@@ -64,11 +67,23 @@ type Tensor struct {
 	Rows     int
 	RowBytes int
 	Data     []byte
+	packed   *quant.PackedQ8_0
 	rows     quant.RowsFunc // the matrix–vector kernel
 }
 
-// Row returns row r's bytes.
-func (t *Tensor) Row(r int) []byte { return t.Data[r*t.RowBytes : (r+1)*t.RowBytes] }
+// Row returns row r's bytes in the file's layout: for a repacked matrix, a
+// new copy.
+func (t *Tensor) Row(r int) []byte {
+	if t.packed != nil {
+		b := make([]byte, t.RowBytes)
+		t.packed.Row(r, b)
+		return b
+	}
+	return t.Data[r*t.RowBytes : (r+1)*t.RowBytes]
+}
+
+// Packed reports whether the matrix was repacked at load.
+func (t *Tensor) Packed() bool { return t.packed != nil }
 
 type layer struct {
 	attnNorm, ffnNorm   []float32
@@ -100,7 +115,7 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := FromBytes(data)
+	m, err := fromBytes(data, quant.PackQ8_0Faster(), release)
 	if err != nil {
 		unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -117,8 +132,16 @@ func (m *Model) Close() error {
 	return nil
 }
 
-// FromBytes prepares a model from a GGUF file held in memory.
+// FromBytes prepares a model from a GGUF file held in memory. Repacked
+// Q8_0 matrices (see the package comment) are copies; the others keep
+// pointing into data.
 func FromBytes(data []byte) (*Model, error) {
+	return fromBytes(data, quant.PackQ8_0Faster(), nil)
+}
+
+// fromBytes is FromBytes, repacking Q8_0 matrices if pack and then, if
+// release is not nil, passing it the bytes they were packed from.
+func fromBytes(data []byte, pack bool, release func([]byte)) (*Model, error) {
 	f, err := gguf.Parse(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, err
@@ -128,7 +151,7 @@ func FromBytes(data []byte) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, File: f}
-	ld := loader{f: f, data: data}
+	ld := loader{f: f, data: data, pack: pack, release: release, packed: map[string]*Tensor{}}
 	m.embd = ld.matrix("token_embd.weight", cfg.Embd, cfg.Vocab)
 	m.outputNorm = ld.vector("output_norm.weight", cfg.Embd)
 	if _, ok := f.Tensor("output.weight"); ok {
@@ -273,9 +296,12 @@ func readConfig(f *gguf.File) (Config, error) {
 
 // loader reads tensors, remembering the first error.
 type loader struct {
-	f    *gguf.File
-	data []byte
-	err  error
+	f       *gguf.File
+	data    []byte
+	err     error
+	pack    bool               // repack Q8_0 matrices
+	release func([]byte)       // called with the bytes of each repacked matrix
+	packed  map[string]*Tensor // by name: a matrix read twice is packed once
 }
 
 func (l *loader) fail(format string, args ...any) {
@@ -329,6 +355,22 @@ func (l *loader) matrix(name string, cols, rows int) *Tensor {
 		l.fail("tensor %q: %v", name, err)
 		return nil
 	}
+	if l.pack && t.Type == gguf.TypeQ8_0 {
+		if pt, ok := l.packed[name]; ok {
+			return pt
+		}
+		p, err := quant.PackQ8_0(data, rb, rows, cols)
+		if err != nil {
+			l.fail("tensor %q: %v", name, err)
+			return nil
+		}
+		pt := &Tensor{Name: name, Type: t.Type, Cols: cols, Rows: rows, RowBytes: rb, packed: p}
+		l.packed[name] = pt
+		if l.release != nil {
+			l.release(data)
+		}
+		return pt
+	}
 	return &Tensor{Name: name, Type: t.Type, Cols: cols, Rows: rows, RowBytes: rb, Data: data, rows: quant.Rows(t.Type)}
 }
 
@@ -355,7 +397,7 @@ func (m *Model) MainType() gguf.TensorType {
 	bytes := map[gguf.TensorType]int{}
 	for _, l := range m.layers {
 		for _, t := range []*Tensor{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
-			bytes[t.Type] += len(t.Data)
+			bytes[t.Type] += t.Rows * t.RowBytes
 		}
 	}
 	var best gguf.TensorType

@@ -8,6 +8,10 @@ import (
 
 // dequantizeRow writes row r of w as float32 into dst.
 func dequantizeRow(w *Tensor, r int, dst []float32) {
+	if w.packed != nil {
+		w.packed.Dequantize(r, dst[:w.Cols])
+		return
+	}
 	// The row length was checked at load, so this cannot fail.
 	_ = quant.Dequantize(w.Type, w.Row(r), dst[:w.Cols])
 }

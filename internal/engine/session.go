@@ -425,6 +425,14 @@ func (j *matmulJob) run(start, end, _ int) {
 			continue
 		}
 		w := p.w
+		if w.packed != nil {
+			if j.n > 1 {
+				w.packed.Gemm(lo, hi, p.act, p.stride, j.n, p.out.data[lo:], p.out.width)
+			} else {
+				w.packed.MatVec(lo, hi, p.act[:p.stride], p.out.data[lo:hi])
+			}
+			continue
+		}
 		data := w.Data[lo*w.RowBytes : hi*w.RowBytes]
 		if j.n > 1 {
 			// Several tokens: a tiled kernel keeps rows and tokens in registers.

@@ -10,6 +10,8 @@
 // multiply-add decides a rounding). The dot kernels have a portable Go
 // version against which every SIMD version is tested. Nothing in a block is trusted: any bytes
 // dequantise without a panic (into NaN or infinity if the scales say so).
+// PackedQ8_0 (packed.go) holds a Q8_0 matrix rearranged once, at load, into
+// a layout the vector unit streams at memory speed.
 //
 // The package works on bytes already in memory. It must not read files,
 // know tensor names or model layouts, or allocate in its kernels.
