@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"sov.dev/sov/internal/engine"
+	"sov.dev/sov/internal/gguf"
 	"sov.dev/sov/internal/progress"
 	"sov.dev/sov/internal/quant"
 )
@@ -82,5 +83,8 @@ tokens per second as mean ± standard deviation.`,
 // kernelNames says which dot-product kernels the model's main weight type uses.
 func kernelNames(m *engine.Model) string {
 	t := m.MainType()
+	if t == gguf.TypeQ8_0 && quant.PackQ8_0Faster() {
+		return t.String() + "/packed16-avx512vnni" // repacked at load, see docs/design/engine.md
+	}
 	return t.String() + "/" + quant.KernelName(t)
 }
