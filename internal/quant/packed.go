@@ -86,6 +86,17 @@ var packedImpls = []packedImpl{{"portable", packedPortable}}
 // packedGemm is the batch product over packed rows [lo, hi); see Gemm.
 var packedGemm = gemmPackedPortable
 
+type packedGemmFunc func(p *PackedQ8_0, lo, hi int, act []byte, actStride, n int, out []float32, outStride int)
+
+// packedGemms lists the batch products this CPU runs, the portable one
+// first and the one in use (packedGemm) last.
+var packedGemms = []packedGemmImpl{{"portable", gemmPackedPortable}}
+
+type packedGemmImpl struct {
+	name string
+	fn   packedGemmFunc
+}
+
 // PackQ8_0Faster reports whether this CPU has a packed kernel faster than
 // the row kernels: only then is packing worth its copy of the weights.
 func PackQ8_0Faster() bool { return len(packedImpls) > 1 }

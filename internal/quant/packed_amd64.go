@@ -17,7 +17,12 @@ func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasF16C && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI {
 		packedImpls = append(packedImpls, packedImpl{"avx512vnni", packedVNNI})
 		packedGemm = gemmPackedVNNI
+		packedGemms = append(packedGemms, packedGemmImpl{"avx512vnni", gemmPackedVNNI})
 		packFullGroup = packFullGroupAVX512
+		if cpu.X86.HasAMXTile && cpu.X86.HasAMXInt8 && amxPermitted() {
+			packedGemm = gemmPackedAMX
+			packedGemms = append(packedGemms, packedGemmImpl{"amx", gemmPackedAMX})
+		}
 	}
 }
 

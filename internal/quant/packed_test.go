@@ -2,6 +2,7 @@ package quant
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -141,10 +142,7 @@ func TestPackedMatVecImplsMatchPortable(t *testing.T) {
 // pair, with batches that fill a 16-vector group partly and fully, and
 // row ranges past one decoding chunk.
 func TestPackedGemmMatchesRowKernel(t *testing.T) {
-	impls := []struct {
-		name string
-		fn   func(p *PackedQ8_0, lo, hi int, act []byte, actStride, n int, out []float32, outStride int)
-	}{{"portable", gemmPackedPortable}, {"in use", packedGemm}}
+	impls := packedGemms
 	portable := vecDotQ8_0
 	const rows = 70
 	for _, impl := range impls {
@@ -297,4 +295,155 @@ func FuzzPackQ8_0(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPackedGemmImplsExact runs every batch product this CPU has against
+// the Q8_0 row kernel where the result is exact (scales 0 and ±1, integer
+// sums below 2^24), with every weight byte including −128 and activations
+// over QuantizeActivations' range, −127…127,
+// batches with partial 16-token groups and past 128 tokens, odd block
+// counts and row ranges that start and end inside a 16-row group: every
+// output must be equal.
+func TestPackedGemmImplsExact(t *testing.T) {
+	unit := func(r *rand.Rand) uint16 { return []uint16{0x3c00, 0xbc00, 0x3c00, 0, 0x8000}[r.IntN(5)] }
+	cases := []struct {
+		name string
+		nb   int
+		fill int                     // weight quant bytes, or -1 for random
+		q    func(r *rand.Rand) int8 // activation quants
+	}{
+		{"random-1", 1, -1, func(r *rand.Rand) int8 { return int8(r.IntN(255) - 127) }},
+		{"random-2", 2, -1, func(r *rand.Rand) int8 { return int8(r.IntN(255) - 127) }},
+		{"random-7", 7, -1, func(r *rand.Rand) int8 { return int8(r.IntN(255) - 127) }},
+		{"random-32", 32, -1, func(r *rand.Rand) int8 { return int8(r.IntN(255) - 127) }},
+		{"min-37", 37, 0x80, func(*rand.Rand) int8 { return -127 }},
+		{"max-min-3", 3, 0x7f, func(*rand.Rand) int8 { return -127 }},
+	}
+	const rows = 53
+	for _, impl := range packedGemms {
+		for _, c := range cases {
+			for _, n := range []int{1, 15, 16, 17, 129, 150} {
+				for _, rg := range [][2]int{{0, rows}, {5, 37}, {48, 53}, {17, 18}} {
+					lo, hi := rg[0], rg[1]
+					t.Run(fmt.Sprintf("%s/%s/n=%d/%d-%d", impl.name, c.name, n, lo, hi), func(t *testing.T) {
+						r := newRand(uint64(n*7919 + lo*31 + c.nb))
+						w := make([]byte, rows*c.nb*34)
+						for i := range w {
+							w[i] = byte(r.Uint32())
+							if c.fill >= 0 {
+								w[i] = byte(c.fill)
+							}
+						}
+						for b := range rows * c.nb {
+							binary.LittleEndian.PutUint16(w[34*b:], unit(r))
+						}
+						p, err := PackQ8_0(w, c.nb*34, rows, 32*c.nb)
+						if err != nil {
+							t.Fatal(err)
+						}
+						actStride := c.nb*34 + 2
+						act := make([]byte, n*actStride)
+						for b := range n {
+							for k := range c.nb {
+								blk := act[b*actStride+34*k:]
+								binary.LittleEndian.PutUint16(blk, unit(r))
+								for j := range 32 {
+									blk[2+j] = byte(c.q(r))
+								}
+							}
+						}
+						outStride := hi - lo + 1
+						out := make([]float32, n*outStride)
+						for i := range out {
+							out[i] = -7
+						}
+						impl.fn(p, lo, hi, act, actStride, n, out, outStride)
+						for b := range n {
+							y := act[b*actStride:]
+							for i := lo; i < hi; i++ {
+								want := vecDotQ8_0(w[i*c.nb*34:], y, 32*c.nb)
+								if got := out[b*outStride+i-lo]; got != want {
+									t.Fatalf("vector %d row %d: got %v, want %v", b, i, got, want)
+								}
+							}
+							if got := out[b*outStride+hi-lo]; got != -7 {
+								t.Fatalf("vector %d: output past the rows set to %v", b, got)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkPackedGemm times each batch product on one thread for 64
+// tokens (the engine's batch) over qwen2.5-0.5b's shapes, in
+// multiply-adds per second.
+func BenchmarkPackedGemm(b *testing.B) {
+	n := 64
+	for _, shape := range [][2]int{{896, 896}, {4864, 896}, {896, 4864}} {
+		rows, cols := shape[0], shape[1]
+		rb := cols / 32 * 34
+		w := randomRow(newRand(3), gguf.TypeQ8_0, rows*cols, false)
+		p, err := PackQ8_0(w, rb, rows, cols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ab := ActivationBytes(gguf.TypeQ8_0, cols)
+		act := make([]byte, n*ab)
+		for i := range n {
+			QuantizeActivations(gguf.TypeQ8_0, gaussian(newRand(uint64(4+i)), cols, 1), act[i*ab:(i+1)*ab])
+		}
+		out := make([]float32, n*rows)
+		for _, impl := range packedGemms[1:] {
+			b.Run(fmt.Sprintf("%dx%d/%s", rows, cols, impl.name), func(b *testing.B) {
+				for b.Loop() {
+					impl.fn(p, 0, rows, act, ab, n, out, rows)
+				}
+				b.ReportMetric(float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}
+
+// TestPackedGemmConcurrent runs every batch product from several
+// goroutines at once, which the scheduler moves between threads: each
+// call must give the result of a lone call (the AMX kernel sets up and
+// releases its tiles within every call).
+func TestPackedGemmConcurrent(t *testing.T) {
+	c := s32Case{nb: 9, fill: -1, scale: s32Moderate, q: s32Full}
+	r := newRand(11)
+	const rows, n = 40, 37
+	_, p := packRandom(t, r, c, rows)
+	act := make([]byte, 0, n*c.nb*34)
+	for range n {
+		act = append(act, s32Act(gguf.TypeQ8_0, c.nb, func() int8 { return c.q(r) }, func(f int) uint16 { return c.scale(r, f) })...)
+	}
+	for _, impl := range packedGemms {
+		t.Run(impl.name, func(t *testing.T) {
+			want := make([]float32, n*rows)
+			impl.fn(p, 0, rows, act, c.nb*34, n, want, rows)
+			var wg sync.WaitGroup
+			errs := make([]string, 8)
+			for g := range errs {
+				wg.Go(func() {
+					got := make([]float32, n*rows)
+					for range 50 {
+						impl.fn(p, 0, rows, act, c.nb*34, n, got, rows)
+						if d := cmp.Diff(want, got); d != "" {
+							errs[g] = d
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for g, d := range errs {
+				if d != "" {
+					t.Errorf("goroutine %d: (-lone +concurrent):\n%s", g, d)
+				}
+			}
+		})
+	}
 }
