@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command gateway benchmarks what `sov serve` adds to a request: its latency
 // over calling the same upstream directly, and its latency, errors, memory
 // and CPU under a constant open-loop load.
