@@ -37,67 +37,9 @@ func add(dst, src []float32) {
 	}
 }
 
-// axpy sets dst += a*x.
-func axpy(dst []float32, a float32, x []float32) { quant.AxpyF32(dst, a, x[:len(dst)]) }
-
-func dot(a, b []float32) float32 { return quant.DotF32(a, b[:len(a)]) }
-
-func silu(x float32) float32 { return x / (1 + expf(-x)) }
-
-// expf is e^x in float32, within 2 ulp of the correctly rounded result: x is
-// split into n·ln2 + r with |r| ≤ ln2/2, e^r comes from a degree-6
-// polynomial, and 2^n is put into the exponent. It is several times faster
-// than math.Exp, which the SwiGLU activation calls for every hidden unit.
-func expf(x float32) float32 {
-	switch {
-	case x > 88.72:
-		return float32(math.Inf(1))
-	case x < -103.9:
-		return 0
-	case x != x:
-		return x
-	}
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - n*ln2hi - n*ln2lo
-	// e^r ≈ 1 + r + r²/2! + … + r⁶/6! (Horner).
-	p := float32(1.0 / 720)
-	p = p*r + 1.0/120
-	p = p*r + 1.0/24
-	p = p*r + 1.0/6
-	p = p*r + 0.5
-	p = p*r + 1
-	p = p*r + 1
-	ni := int32(n)
-	if ni > 127 { // 2^128 is not a float32, e^x may still be
-		return p * math.Float32frombits(uint32(127+127)<<23) * 2
-	}
-	if ni < -126 { // subnormal result: scale in two steps
-		return p * math.Float32frombits(uint32(ni+126+127)<<23) * math.Float32frombits(1<<23)
-	}
-	return p * math.Float32frombits(uint32(ni+127)<<23)
-}
+// expf is e^x in float32 (quant.ExpF32, which the SIMD softmax and
+// SwiGLU kernels compute lane by lane).
+func expf(x float32) float32 { return quant.ExpF32(x) }
 
 // softmaxInPlace normalises x to probabilities.
-func softmaxInPlace(x []float32) {
-	max := x[0]
-	for _, v := range x[1:] {
-		if v > max {
-			max = v
-		}
-	}
-	var sum float32
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - max)))
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
-}
+func softmaxInPlace(x []float32) { quant.SoftmaxF32(x) }

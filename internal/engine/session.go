@@ -57,10 +57,7 @@ type gluJob struct {
 func (j *gluJob) run(start, end, _ int) {
 	s := j.s
 	for i := range j.n {
-		g, u := s.hb.row(i)[start:end], s.hb2.row(i)[start:end]
-		for k, gv := range g {
-			g[k] = silu(gv) * u[k]
-		}
+		quant.SwiGLUF32(s.hb.row(i)[start:end], s.hb2.row(i)[start:end])
 	}
 }
 
@@ -376,15 +373,12 @@ func (j *attentionJob) run(start, end, w int) {
 		q := s.q.row(i)[h*c.HeadDim : (h+1)*c.HeadDim]
 		kvOff := (h / group) * c.HeadDim
 		att := s.scores[w][:pos+1]
-		for t := 0; t <= pos; t++ {
-			att[t] = dot(q, kc[t*kvDim+kvOff:t*kvDim+kvOff+c.HeadDim]) * scale
-		}
+		quant.DotRowsF32(q, kc[kvOff:], kvDim, pos+1, att)
+		quant.ScaleF32(att, scale)
 		softmaxInPlace(att)
 		out := s.attOut.row(i)[h*c.HeadDim : (h+1)*c.HeadDim]
 		clear(out)
-		for t := 0; t <= pos; t++ {
-			axpy(out, att[t], vc[t*kvDim+kvOff:t*kvDim+kvOff+c.HeadDim])
-		}
+		quant.AxpyRowsF32(out, att, vc[kvOff:], kvDim, pos+1)
 	}
 }
 

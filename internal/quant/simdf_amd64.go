@@ -4,6 +4,7 @@ package quant
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -70,7 +71,16 @@ func init() {
 	register(gguf.TypeF32, "avx512", floatKernel("F32 avx512", 4, 16, dotF32AVX512, vecDotF32), avx512)
 	register(gguf.TypeF16, "avx512", floatKernel("F16 avx512", 2, 16, dotF16AVX512, vecDotF16), avx512)
 	register(gguf.TypeBF16, "avx512", floatKernel("BF16 avx512", 2, 16, dotBF16AVX512, vecDotBF16), avx512)
-	registerFloatOps(floatOps{name: "avx2", dot: dotF32SIMD, axpy: axpyF32SIMD, scale: scaleF32SIMD}, avx2)
+	for _, o := range []struct {
+		name      string
+		vk        *vecKernels
+		supported bool
+	}{{"avx2", &vecAVX2, avx2}, {"avx512", &vecAVX512, avx512}} {
+		registerFloatOps(floatOps{
+			name: o.name, dot: dotF32SIMD, axpy: axpyF32SIMD, scale: scaleF32SIMD,
+			swiglu: o.vk.swigluF32, softmax: o.vk.softmaxF32, expSub: o.vk.expSubF32, dotRows: o.vk.dotRowsF32, axpyRows: o.vk.axpyRowsF32,
+		}, o.supported)
+	}
 }
 
 // f32Bytes passes a non-empty float32 slice to the kernels, which take
@@ -110,4 +120,141 @@ func scaleF32SIMD(x []float32, s float32) {
 	if m < n {
 		scaleF32Go(x[m:], s)
 	}
+}
+
+// Kernels of simdfv_amd64.s; counts are positive multiples of 8 (AVX2) or
+// 16 (AVX-512).
+
+//go:noescape
+func swigluF32AVX2(gs, u *byte, n int)
+
+//go:noescape
+func swigluF32AVX512(gs, u *byte, n int)
+
+//go:noescape
+func expSubF32AVX2(x *byte, m float32, n int) float32
+
+//go:noescape
+func expSubF32AVX512(x *byte, m float32, n int) float32
+
+//go:noescape
+func maxF32AVX2(x *byte, n int) float32
+
+//go:noescape
+func maxF32AVX512(x *byte, n int) float32
+
+//go:noescape
+func dotRowsF32AVX2(q, k *byte, d, stride, n int, out *byte)
+
+//go:noescape
+func dotRowsF32AVX512(q, k *byte, d, stride, n int, out *byte)
+
+//go:noescape
+func axpyRowsF32AVX2(out, w, v *byte, d, stride, n int)
+
+//go:noescape
+func axpyRowsF32AVX512(out, w, v *byte, d, stride, n int)
+
+// vecKernels is one width of the kernels above.
+type vecKernels struct {
+	step     int
+	swiglu   func(g, u *byte, n int)
+	expSub   func(x *byte, m float32, n int) float32
+	max      func(x *byte, n int) float32
+	dotRows  func(q, k *byte, d, stride, n int, out *byte)
+	axpyRows func(out, w, v *byte, d, stride, n int)
+}
+
+var (
+	vecAVX2   = vecKernels{8, swigluF32AVX2, expSubF32AVX2, maxF32AVX2, dotRowsF32AVX2, axpyRowsF32AVX2}
+	vecAVX512 = vecKernels{16, swigluF32AVX512, expSubF32AVX512, maxF32AVX512, dotRowsF32AVX512, axpyRowsF32AVX512}
+)
+
+func (vk *vecKernels) swigluF32(g, u []float32) {
+	n := len(g)
+	m := n - n%vk.step
+	if m > 0 {
+		vk.swiglu(f32Bytes(g), f32Bytes(u), m)
+	}
+	if m < n {
+		// The last few go through the kernel too, padded, so that an
+		// element's value does not depend on where a worker's range ends.
+		var gb, ub [16]float32
+		copy(gb[:], g[m:])
+		copy(ub[:], u[m:n])
+		// (Direct calls: through vk's function values the buffers would
+		// escape to the heap.)
+		if vk.step == 16 {
+			swigluF32AVX512(f32Bytes(gb[:]), f32Bytes(ub[:]), 16)
+		} else {
+			swigluF32AVX2(f32Bytes(gb[:]), f32Bytes(ub[:]), 8)
+		}
+		copy(g[m:], gb[:n-m])
+	}
+}
+
+func (vk *vecKernels) softmaxF32(x []float32) {
+	n := len(x)
+	m := n - n%vk.step
+	mx := x[0]
+	if m > 0 {
+		mx = vk.max(f32Bytes(x), m)
+	}
+	for _, v := range x[m:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	scaleF32SIMD(x, 1/vk.expSubF32(x, mx))
+}
+
+func (vk *vecKernels) expSubF32(x []float32, mx float32) float32 {
+	n := len(x)
+	m := n - n%vk.step
+	var sum float32
+	if m > 0 {
+		sum = vk.expSub(f32Bytes(x), mx, m)
+	}
+	if m < n {
+		// Padding with -Inf adds e^-Inf = 0 to the sum.
+		var xb [16]float32
+		for i := range xb {
+			xb[i] = float32(math.Inf(-1))
+		}
+		copy(xb[:], x[m:])
+		if vk.step == 16 {
+			sum += expSubF32AVX512(f32Bytes(xb[:]), mx, 16)
+		} else {
+			sum += expSubF32AVX2(f32Bytes(xb[:]), mx, 8)
+		}
+		copy(x[m:], xb[:n-m])
+	}
+	return sum
+}
+
+// dotRowsF32 and axpyRowsF32 take rows whose length is a multiple of the
+// step (attention heads are 64 or 128 wide) to the kernel and others to
+// the portable loop, so that every row of one call is computed alike.
+func (vk *vecKernels) dotRowsF32(q, k []float32, stride, n int, out []float32) {
+	d := len(q)
+	if n <= 0 {
+		return
+	}
+	if d == 0 || d%vk.step != 0 {
+		dotRowsF32Go(q, k, stride, n, out)
+		return
+	}
+	vk.dotRows(f32Bytes(q), f32Bytes(k), d, stride, n, f32Bytes(out))
+}
+
+func (vk *vecKernels) axpyRowsF32(out, w, v []float32, stride, n int) {
+	d := len(out)
+	if d == 0 || n <= 0 {
+		return
+	}
+	if d%vk.step != 0 {
+		axpyRowsF32Go(out, w, v, stride, n)
+		return
+	}
+	vk.axpyRows(f32Bytes(out), f32Bytes(w), f32Bytes(v), d, stride, n)
 }
