@@ -66,8 +66,11 @@ func TestFairOrderAcrossKeys(t *testing.T) {
 	importModel(t, v, "tiny", "qwen2", 1)
 	r := newRunner(t, Options{Vault: v})
 	ctx := context.Background()
+	// Greedy, so that every request writes content while it holds the
+	// session: a sampled answer whose tokens all render as nothing would
+	// first write only after giving the session back, racing the next.
 	req := func(key string) *backend.Request {
-		q := chatRequest(t, `{"model":"tiny","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"stream":true}`)
+		q := chatRequest(t, `{"model":"tiny","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"temperature":0,"stream":true}`)
 		q.KeyID = key
 		return q
 	}
