@@ -132,7 +132,7 @@ func (s *Server) inference(decode decodeFunc) http.Handler {
 		if s.opts.LogContent {
 			rec.request = body
 		}
-		if len(k.Models) > 0 && !modelAllowed(k.Models, req.Model) {
+		if !k.AllowsModel(req.Model) {
 			aerr = apiError(http.StatusForbidden, "permission_error", "model_not_allowed", "model",
 				"The key "+k.Name+" may not use the model "+strconv.Quote(req.Model)+".")
 			rec.fail(aerr, "denied:model")

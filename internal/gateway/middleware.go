@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
@@ -161,28 +160,20 @@ func apiError(status int, typ, code, param, msg string) *openai.APIError {
 	return e
 }
 
-// writeError writes err as an OpenAI error body: an *openai.APIError as it
-// is, anything else as a generic 500 (the cause is logged, not shown).
+// writeError writes err as an OpenAI error body (openai.WriteError: an
+// *openai.APIError as it is, anything else as a generic 500 whose cause is
+// logged, not shown), telling SDKs to retry 429s and 5xx unless a limit
+// already said otherwise.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
 	var ae *openai.APIError
-	if !errors.As(err, &ae) {
-		ae = apiError(http.StatusInternalServerError, "server_error", "", "", "The server had an error while processing your request.")
+	if errors.As(err, &ae) && ae != nil {
+		status = ae.HTTPStatus()
 	}
-	status := ae.Status
-	if status == 0 {
-		status = http.StatusInternalServerError
+	if h := w.Header(); (status == http.StatusTooManyRequests || status >= 500) && h.Get("X-Should-Retry") == "" {
+		h.Set("X-Should-Retry", "true")
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	if status == http.StatusTooManyRequests || status >= 500 {
-		if h.Get("X-Should-Retry") == "" {
-			h.Set("X-Should-Retry", "true")
-		}
-	}
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
-		Error *openai.APIError `json:"error"`
-	}{ae})
+	openai.WriteError(w, err)
 }
 
 // retryAfter sets the headers clients use to pace retries.

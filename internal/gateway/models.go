@@ -19,7 +19,7 @@ type modelJSON struct {
 
 // handleModels lists the models the caller may use.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, k *keys.Key) {
-	ms := s.router.visible(k.Models, s.jurisdictions(k))
+	ms := s.router.visible(k.AllowsModel, s.jurisdictions(k))
 	data := make([]modelJSON, 0, len(ms))
 	for _, m := range ms {
 		data = append(data, modelJSON{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: orDefault(m.OwnedBy, "sov")})
@@ -33,7 +33,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, k *keys.Ke
 // handleModel describes one model.
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request, k *keys.Key) {
 	id := r.PathValue("model")
-	for _, m := range s.router.visible(k.Models, s.jurisdictions(k)) {
+	for _, m := range s.router.visible(k.AllowsModel, s.jurisdictions(k)) {
 		if m.ID == id {
 			writeJSON(w, http.StatusOK, modelJSON{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: orDefault(m.OwnedBy, "sov")})
 			return

@@ -159,12 +159,12 @@ func (r *router) route(ctx context.Context, model string, allowed []string) ([]b
 
 // visible lists the models a caller may use: allowed by its model list and
 // served in an allowed jurisdiction.
-func (r *router) visible(allowedModels, allowedJur []string) []backend.Model {
+func (r *router) visible(allowModel func(string) bool, allowedJur []string) []backend.Model {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []backend.Model
 	for _, m := range r.list {
-		if len(allowedModels) > 0 && !modelAllowed(allowedModels, m.ID) {
+		if !allowModel(m.ID) {
 			continue
 		}
 		for k, i := range m.backends {
@@ -178,24 +178,6 @@ func (r *router) visible(allowedModels, allowedJur []string) []backend.Model {
 		}
 	}
 	return out
-}
-
-// modelAllowed reports whether model is in a key's list, treating NAME and
-// NAME:latest as the same.
-func modelAllowed(list []string, model string) bool {
-	norm := func(s string) string {
-		if !strings.Contains(s, ":") {
-			return s + ":latest"
-		}
-		return s
-	}
-	m := norm(model)
-	for _, l := range list {
-		if norm(l) == m {
-			return true
-		}
-	}
-	return false
 }
 
 func orNone(s string) string {

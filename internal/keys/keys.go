@@ -115,9 +115,27 @@ type Key struct {
 	Hash string
 }
 
-// AllowsModel reports whether the key may use the model.
+// AllowsModel reports whether the key may use the model. NAME and
+// NAME:latest are the same model, as everywhere in sov.
 func (k *Key) AllowsModel(model string) bool {
-	return len(k.Models) == 0 || slices.Contains(k.Models, model)
+	if len(k.Models) == 0 {
+		return true
+	}
+	m := withLatest(model)
+	for _, l := range k.Models {
+		if withLatest(l) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// withLatest spells a model name without a tag as NAME:latest.
+func withLatest(s string) string {
+	if !strings.Contains(s, ":") {
+		return s + ":latest"
+	}
+	return s
 }
 
 // AllowsJurisdiction reports whether the key's requests may be served in

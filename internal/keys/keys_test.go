@@ -95,6 +95,8 @@ func TestAllows(t *testing.T) {
 		{open, "m1", "us", true, true},
 		{eu, "m1", "eu", true, true},
 		{eu, "m2", "ch", false, true},
+		{eu, "m1:latest", "eu", true, true}, // NAME means NAME:latest
+		{eu, "m1:v2", "eu", false, true},
 		{eu, "m1", "us", true, false},
 		{eu, "m1", "", true, false}, // an unlabelled backend is outside any set
 	}
