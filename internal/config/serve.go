@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"sov.dev/sov/internal/keys"
 )
 
 // Serve is the configuration of `sov serve`, read from the file named by
@@ -150,8 +151,10 @@ func ParseServe(data []byte) (*Serve, error) {
 
 var labelRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
-// ValidLabel reports whether s is a valid name, site or jurisdiction label:
-// lower-case letters, digits, '.', '_' and '-', up to 63 characters.
+// ValidLabel reports whether s is a valid backend name: lower-case
+// letters, digits, '.', '_' and '-', up to 63 characters. Tenants and
+// jurisdictions follow keys.ValidateLabel, the rule keys are held to, so
+// that every label a key can name can appear in the config and back.
 func ValidLabel(s string) bool { return labelRE.MatchString(s) }
 
 func (s *Serve) validate() error {
@@ -163,7 +166,7 @@ func (s *Serve) validate() error {
 	if (s.TLS.Cert == "") != (s.TLS.Key == "") {
 		return errors.New("tls: give both cert and key")
 	}
-	if s.Node.Jurisdiction != "" && !ValidLabel(s.Node.Jurisdiction) {
+	if s.Node.Jurisdiction != "" && keys.ValidateLabel(s.Node.Jurisdiction) != nil {
 		return fmt.Errorf("node.jurisdiction %q: use a lower-case label such as eu or de", s.Node.Jurisdiction)
 	}
 	if s.Engine.Threads < 0 || s.Engine.ContextLength < 0 || s.Engine.MaxQueue < 0 || s.Engine.Sessions < 0 {
@@ -195,7 +198,7 @@ func (s *Serve) validate() error {
 		if b.APIKeyEnv != "" && b.APIKeyFile != "" {
 			return fmt.Errorf("%s (%s): give api_key_env or api_key_file, not both", where, b.Name)
 		}
-		if b.Jurisdiction != "" && !ValidLabel(b.Jurisdiction) {
+		if b.Jurisdiction != "" && keys.ValidateLabel(b.Jurisdiction) != nil {
 			return fmt.Errorf("%s (%s): jurisdiction %q: use a lower-case label such as eu or us", where, b.Name, b.Jurisdiction)
 		}
 		if b.MaxRetries != nil && *b.MaxRetries < 0 {
@@ -209,7 +212,7 @@ func (s *Serve) validate() error {
 	}
 	tenants := map[string]bool{}
 	for i, t := range s.Tenants {
-		if !ValidLabel(t.Name) {
+		if keys.ValidateLabel(t.Name) != nil {
 			return fmt.Errorf("tenants[%d].name %q: use a lower-case label", i, t.Name)
 		}
 		if tenants[t.Name] {
@@ -217,7 +220,7 @@ func (s *Serve) validate() error {
 		}
 		tenants[t.Name] = true
 		for _, j := range t.Jurisdictions {
-			if !ValidLabel(j) {
+			if keys.ValidateLabel(j) != nil {
 				return fmt.Errorf("tenant %s: jurisdiction %q: use a lower-case label such as eu", t.Name, j)
 			}
 		}

@@ -77,6 +77,8 @@ func TestServeErrors(t *testing.T) {
 		{"engine: {memory_budget: lots}", "size"},
 		{"engine: {threads: -1}", "negative"},
 		{"tenants: [{name: t, jurisdictions: [E U]}]", "lower-case"},
+		{"tenants: [{name: acme_eu}]", "lower-case label"}, // keys could never name it
+		{"node: {jurisdiction: eu.west}", "node.jurisdiction"},
 		{"log: {level: loud}", "log.level"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
