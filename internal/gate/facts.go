@@ -65,7 +65,7 @@ func (g *Gate) identifyLicense(ctx context.Context, info *vault.Info) (license.R
 	var src license.Sources
 	for _, f := range info.Files {
 		if f.Kind == filetype.KindLicense && len(src.Files) < maxLicenseFiles {
-			content, err := readBlob(ctx, g.Vault.Blobs(), f.Digest, license.MaxText)
+			content, err := readBlob(ctx, g.Vault.Blobs(), f.Digest, license.MaxText+1) // +1: IdentifyText notes a truncated text
 			if err != nil {
 				return license.Result{}, fmt.Errorf("reading licence file %s: %w (run `sov model verify`)", f.Path, err)
 			}

@@ -201,7 +201,7 @@ func detectFormat(ra io.ReaderAt, size int64, name string) (string, error) {
 		return string(r.Kind), nil
 	}
 	head := make([]byte, min(512, size))
-	if err := readFullAt(ra, head, 0); err != nil {
+	if err := readAtExact(ra, head, 0); err != nil {
 		return "", err
 	}
 	for _, m := range imageMagics {

@@ -225,3 +225,18 @@ func TestBlobPathCleaned(t *testing.T) {
 		t.Errorf("path %q, want x/README.md", r.Path)
 	}
 }
+
+// TestJSONTooLarge checks that a config too large to check is a finding,
+// not silently data: padding must not hide an auto_map.
+func TestJSONTooLarge(t *testing.T) {
+	defer func(old int64) { maxJSONCheck = old }(maxJSONCheck)
+	maxJSONCheck = 64
+	cfg := []byte(`{"model_type":"x","pad":"` + strings.Repeat("a", 100) + `","auto_map":{"AutoModel":"m.X"}}`)
+	r, err := Blob(context.Background(), "config.json", bytes.NewReader(cfg), int64(len(cfg)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != Suspicious || len(r.Findings) == 0 || r.Findings[0].Rule != "json.too-large" {
+		t.Errorf("oversized config: verdict %s, findings %+v", r.Verdict, r.Findings)
+	}
+}

@@ -12,9 +12,9 @@ import (
 	"strings"
 )
 
-// maxJSONCheck bounds the JSON files checkJSON parses; larger ones
-// (tokenizer vocabularies) hold data only and are not parsed.
-const maxJSONCheck = 16 << 20
+// maxJSONCheck bounds the JSON files checkJSON parses (the largest real
+// tokenizer.json files are a few tens of MiB); larger ones are a finding.
+var maxJSONCheck int64 = 64 << 20 // a var so tests can lower it
 
 // checkJSON looks inside JSON configs for what makes loaders run code or
 // render templates:
@@ -30,10 +30,14 @@ const maxJSONCheck = 16 << 20
 // Other JSON is data and innocuous.
 func checkJSON(ra io.ReaderAt, size int64, name string, env *scanEnv, res *FileResult) error {
 	if size > maxJSONCheck {
+		// Fail closed: an oversized config could hide auto_map, a chat
+		// template or shard paths past what the scanner reads.
+		res.Add(Finding{Rule: "json.too-large", Severity: Suspicious,
+			Message: fmt.Sprintf("a %d-byte JSON file is larger than the %d bytes the scanner checks for remote code, templates and shard paths", size, maxJSONCheck)})
 		return nil
 	}
 	b := make([]byte, size)
-	if err := readFullAt(ra, b, 0); err != nil {
+	if err := readAtExact(ra, b, 0); err != nil {
 		return err
 	}
 	var top map[string]json.RawMessage

@@ -226,7 +226,7 @@ func searchRanges(ra io.ReaderAt, ranges [][2]int64, pats [][]byte) (int64, erro
 		keep := 0 // bytes carried over from the previous chunk
 		for off := r[0]; off < r[1]; {
 			n := int(min(chunk, r[1]-off))
-			if err := readFullAt(ra, buf[keep:keep+n], off); err != nil {
+			if err := readAtExact(ra, buf[keep:keep+n], off); err != nil {
 				return -1, err
 			}
 			window := buf[:keep+n]

@@ -251,7 +251,7 @@ func (r *pbReader) window(off int64, n int) ([]byte, error) {
 		r.buf = make([]byte, pbWindow)
 	}
 	r.buf = r.buf[:m]
-	if err := readFullAt(r.ra, r.buf, off); err != nil {
+	if err := readAtExact(r.ra, r.buf, off); err != nil {
 		r.buf = r.buf[:0]
 		return nil, err
 	}

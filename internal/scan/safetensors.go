@@ -54,7 +54,7 @@ func checkSafetensors(ra io.ReaderAt, size int64, res *FileResult) error {
 		return nil
 	}
 	var prefix [8]byte
-	if err := readFullAt(ra, prefix[:], 0); err != nil {
+	if err := readAtExact(ra, prefix[:], 0); err != nil {
 		return err
 	}
 	n := binary.LittleEndian.Uint64(prefix[:])
@@ -69,7 +69,7 @@ func checkSafetensors(ra io.ReaderAt, size int64, res *FileResult) error {
 		return nil
 	}
 	hdr := make([]byte, n)
-	if err := readFullAt(ra, hdr, 8); err != nil {
+	if err := readAtExact(ra, hdr, 8); err != nil {
 		return err
 	}
 	tensors := stHeader(hdr, s)
@@ -473,16 +473,4 @@ func describeJSON(tok json.Token) string {
 		return "a boolean"
 	}
 	return fmt.Sprintf("%T", tok)
-}
-
-// readFullAt fills b from ra at off; a short read is io.ErrUnexpectedEOF.
-func readFullAt(ra io.ReaderAt, b []byte, off int64) error {
-	n, err := ra.ReadAt(b, off)
-	if n == len(b) {
-		return nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
 }

@@ -26,6 +26,7 @@ var ruleDescriptions = map[string]string{
 	"format.unrecognised": "The content matches no format the scanner knows, so nothing vouches for it.",
 	"code.python":         "Python source that loaders run with trust_remote_code.",
 	"config.remote-code":  "A config's auto_map makes transformers import Python code from the repository.",
+	"json.too-large":      "A JSON file is larger than the scanner checks, so it could hide remote code or templates.",
 
 	"fs.symlink-escape":   "A symbolic link points outside the scanned directory.",
 	"fs.symlink-broken":   "A symbolic link cannot be resolved.",

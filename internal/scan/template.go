@@ -608,7 +608,7 @@ func checkTemplateFile(ra io.ReaderAt, size int64, res *FileResult) error {
 		return nil
 	}
 	b := make([]byte, size)
-	if err := readFullAt(ra, b, 0); err != nil {
+	if err := readAtExact(ra, b, 0); err != nil {
 		return err
 	}
 	for _, f := range CheckTemplate(res.Path, string(b)) {
