@@ -84,6 +84,3 @@ func (a *admission) flush(ctx context.Context) {
 		}
 	}
 }
-
-// close writes what is left.
-func (a *admission) close() { a.flush(context.Background()) }

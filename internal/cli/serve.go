@@ -175,7 +175,6 @@ func (a *app) serve(ctx context.Context, addr, cfgPath string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer adm.close()
 
 	srv, err := gateway.New(gateway.Options{
 		Backends:       backends,
@@ -211,9 +210,12 @@ func (a *app) serve(ctx context.Context, addr, cfgPath string) (err error) {
 	defer os.Remove(statePath)
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	background.Go(func() { cache.Watch(bg, 250*time.Millisecond) })
+	background.Go(func() { adm.run(bg) }) // flushes usage once more when bg ends
+	// Stop and wait before the deferred closes of the key store run.
+	defer background.Wait()
 	defer stop()
-	go cache.Watch(bg, 250*time.Millisecond)
-	go adm.run(bg)
 
 	start := map[string]any{"url": url, "pid": os.Getpid(), "backends": backendNames(backends), "config": cfgPath}
 	if cfgPath != "" {
@@ -268,11 +270,7 @@ func serveGauges(run *runner.Runner, aw *audit.Writer) func() map[string]float64
 		g := map[string]float64{}
 		if run != nil {
 			st := run.Status()
-			queued := 0
-			for _, m := range st.Models {
-				queued += m.Queued
-			}
-			g["sov_engine_queue_depth"] = float64(queued)
+			g["sov_engine_queue_depth"] = float64(run.QueueDepth())
 			g["sov_engine_loaded_models"] = float64(len(st.Models))
 			g["sov_engine_memory_bytes"] = float64(st.MemoryUsed)
 		}
@@ -340,8 +338,12 @@ func (c *approvalCache) check(ctx context.Context, ref string) error {
 		return err
 	}
 	err = c.g.Approved(ctx, d)
-	if ctx.Err() != nil {
-		return err // not an answer about the model
+	var na *gate.NotApprovedError
+	if err != nil && !errors.As(err, &na) {
+		// The gate could not answer (a database error, a cancelled
+		// request): not a decision about the model, so not cached, and
+		// a 503 for the client rather than a refusal.
+		return fmt.Errorf("%w: the trust gate could not be read: %w", backend.ErrUnavailable, err)
 	}
 	c.mu.Lock()
 	c.m[ref] = approval{err, now}

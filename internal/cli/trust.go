@@ -239,11 +239,8 @@ docs/design/trust.md.`,
 			if err != nil {
 				return err
 			}
-			src, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
-			if err := writeFileAtomic(filepath.Join(a.cfg.Home, policyFile), src, 0o600); err != nil {
+			// Keep exactly the text that is evaluated below.
+			if err := writeFileAtomic(filepath.Join(a.cfg.Home, policyFile), p.Source(), 0o600); err != nil {
 				return err
 			}
 			res, err := g.Apply(ctx, p)

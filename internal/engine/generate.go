@@ -142,7 +142,9 @@ func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt 
 			return st, out.flush(dec.Flush())
 		}
 		if len(s.tokens) >= s.ctxLen {
-			out.flush(dec.Flush())
+			if err := out.flush(dec.Flush()); err != nil {
+				return st, err // the client has gone: that, not the full context, ended it
+			}
 			return st, fmt.Errorf("%w: generation filled the context of %d tokens before the model finished; set a maximum number of tokens or raise the context length", ErrContextFull, s.ctxLen)
 		}
 		if logits, err = s.Eval(id); err != nil {

@@ -298,7 +298,7 @@ func (s *Session) evalBatch(tokens []int32, logits bool) error {
 			copy(s.vCache[li][(base+i)*kvDim:], v)
 		}
 		s.attn.layer, s.attn.base, s.attn.n = li, base, n
-		s.pool.run(n*c.Heads, 1, &s.attn)
+		s.pool.runBalanced(n*c.Heads, 1, &s.attn) // later rows attend to more positions
 		s.attAct.invalidate()
 		s.matmul(&s.attAct, n, mm{&s.tmp, l.o})
 		for i := range n {

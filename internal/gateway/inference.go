@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,13 +72,13 @@ func handleEmbedding(body []byte) (*decoded, error) {
 // inference serves one of the OpenAI inference endpoints: authenticate,
 // read and validate the body, check the key's models, residency and
 // limits, then try the backends in turn until one answers.
-func (s *Server) inference(decode decodeFunc) http.Handler {
+func (s *Server) inference(ep backend.Endpoint, decode decodeFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Done()
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec()
-		rec := &record{start: time.Now(), requestID: requestID(w), endpoint: r.URL.Path}
+		rec := &record{start: time.Now(), requestID: requestID(w), endpoint: string(ep)}
 		var out *clientOutput // set once a backend may write
 		defer func() {
 			if rec.status == 0 {
@@ -127,7 +128,6 @@ func (s *Server) inference(decode decodeFunc) http.Handler {
 			return
 		}
 		req := d.req
-		rec.endpoint = string(req.Endpoint)
 		rec.model = req.Model
 		if s.opts.LogContent {
 			rec.request = body
@@ -264,16 +264,8 @@ func errorEvent(err error) []byte {
 	} else if errors.Is(err, context.DeadlineExceeded) {
 		msg = "The request took longer than this server allows."
 	}
-	b, _ := openaiErrorJSON(msg)
+	b, _ := json.Marshal(openai.ErrorBody{Error: openai.ServerError(msg)}) // strings only: cannot fail
 	return b
-}
-
-func openaiErrorJSON(msg string) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(`{"error":{"message":`)
-	buf.WriteString(strconv.Quote(msg))
-	buf.WriteString(`,"type":"server_error","param":null,"code":null}}`)
-	return buf.Bytes(), nil
 }
 
 // clientOutput writes a backend's answer to the client: server-sent events

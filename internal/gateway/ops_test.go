@@ -50,7 +50,9 @@ func TestMetrics(t *testing.T) {
 		{"sov_requests_total", map[string]string{"endpoint": "chat.completions", "model": "m", "backend": "up-eu", "code": "200"}, 1},
 		{"sov_tokens_total", map[string]string{"model": "m", "kind": "prompt"}, 1},
 		{"sov_tokens_total", map[string]string{"model": "m", "kind": "completion"}, 3},
-		{"sov_request_duration_seconds_count", map[string]string{"endpoint": "chat.completions"}, 1},
+		// The refused request counts under the same endpoint name.
+		{"sov_requests_total", map[string]string{"endpoint": "chat.completions", "model": "", "backend": "", "code": "401"}, 1},
+		{"sov_request_duration_seconds_count", map[string]string{"endpoint": "chat.completions"}, 2},
 		{"sov_time_to_first_token_seconds_count", map[string]string{"endpoint": "chat.completions"}, 1},
 		{"sov_denied_total", map[string]string{"reason": "auth"}, 1},
 		{"sov_backend_healthy", map[string]string{"backend": "up-eu", "jurisdiction": "eu"}, 1},

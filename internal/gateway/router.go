@@ -44,7 +44,9 @@ func (r *router) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		r.reloadMu.Lock() // an older, slower load must not overwrite a newer one
 		r.load(ctx)
+		r.reloadMu.Unlock()
 		select {
 		case <-ctx.Done():
 			return

@@ -122,9 +122,9 @@ func New(opts Options) (*Server, error) {
 // routes is the handler table.
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.Handle("POST /v1/chat/completions", s.inference(handleChat))
-	m.Handle("POST /v1/completions", s.inference(handleCompletion))
-	m.Handle("POST /v1/embeddings", s.inference(handleEmbedding))
+	m.Handle("POST /v1/chat/completions", s.inference(backend.Chat, handleChat))
+	m.Handle("POST /v1/completions", s.inference(backend.Completion, handleCompletion))
+	m.Handle("POST /v1/embeddings", s.inference(backend.Embedding, handleEmbedding))
 	m.Handle("GET /v1/models", s.authed(false, s.handleModels))
 	m.Handle("GET /v1/models/{model...}", s.authed(false, s.handleModel))
 	m.HandleFunc("GET /healthz", s.handleHealthz)

@@ -53,15 +53,6 @@ func Gemm(t gguf.TensorType) GemmFunc {
 	return gemmLoop(Kernel(t))
 }
 
-// GemmName says which implementation Gemm(t) returns: "loop/" and the row
-// kernel's name where no tiled kernel applies.
-func GemmName(t gguf.TensorType) string {
-	if impls := gemmImpls[t]; len(impls) > 0 {
-		return impls[len(impls)-1].name
-	}
-	return "loop/" + KernelName(t)
-}
-
 // gemmLoop is the matrix kernel made of one row-kernel call per (row,
 // token) pair, rows outermost so that a weight row stays in cache while
 // every token passes over it.

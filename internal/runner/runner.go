@@ -80,7 +80,8 @@ type Options struct {
 	// Allow, if set, is asked before every request whether the model
 	// version may be served; ref is its digest ("sha256:…"). An error
 	// refuses the request: an *openai.APIError is passed to the client as
-	// it is, any other error becomes a 403 with its text.
+	// it is, an error wrapping backend.ErrUnavailable (the answer could not
+	// be had) likewise, any other error becomes a 403 with its text.
 	Allow func(ctx context.Context, ref string) error
 	// Logger receives load, unload and eviction events (nil: discard).
 	Logger *slog.Logger
@@ -255,8 +256,8 @@ func (r *Runner) acquireModel(ctx context.Context, name string) (*model, error) 
 	if r.opts.Allow != nil {
 		if err := r.opts.Allow(ctx, d.String()); err != nil {
 			var apiErr *openai.APIError
-			if errors.As(err, &apiErr) {
-				return nil, err
+			if errors.As(err, &apiErr) || errors.Is(err, backend.ErrUnavailable) {
+				return nil, err // a refusal as it is, or the gate could not answer
 			}
 			return nil, openai.PermissionDenied("model_not_allowed", fmt.Sprintf("%s may not be served: %v", ref, err))
 		}
