@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // Options configure a Sampler. The zero value is greedy decoding.
@@ -126,10 +126,13 @@ func (s *Sampler) SampleAllowed(logits []float32, limit int, allow func(id int32
 			return best, true
 		}
 	}
-	c := s.sorted(logits)
-	if limit > 0 && limit < len(c) {
-		c = c[:limit]
+	// Only the first k candidates in order can matter: those offered to
+	// allow, or without allow the top-k.
+	k := limit
+	if allow == nil && s.opts.TopK > 0 && (k <= 0 || s.opts.TopK < k) {
+		k = s.opts.TopK
 	}
+	c := s.sorted(logits, k)
 	kept := c
 	if allow != nil {
 		kept = c[:0]
@@ -154,23 +157,84 @@ func (s *Sampler) SampleAllowed(logits []float32, limit int, allow func(id int32
 
 // sorted returns the logits that are numbers (not NaN or -Inf) as
 // candidates ordered by descending logit, ties by id, which keeps the
-// result independent of anything but the logits and the seed. The slice
-// is s.cands, reused between calls.
-func (s *Sampler) sorted(logits []float32) []candidate {
+// result independent of anything but the logits and the seed; with k > 0
+// only the first k of that order. The slice is s.cands, reused between
+// calls.
+func (s *Sampler) sorted(logits []float32, k int) []candidate {
 	c := s.cands[:0]
-	for i, l := range logits {
-		if !math.IsNaN(float64(l)) && !math.IsInf(float64(l), -1) {
-			c = append(c, candidate{id: int32(i), logit: l})
+	if k > 0 {
+		c = topK(c, logits, k)
+	} else {
+		for i, l := range logits {
+			if finite(l) {
+				c = append(c, candidate{id: int32(i), logit: l})
+			}
 		}
 	}
 	s.cands = c
-	sort.Slice(c, func(i, j int) bool {
-		if c[i].logit != c[j].logit {
-			return c[i].logit > c[j].logit
+	slices.SortFunc(c, func(a, b candidate) int {
+		if better(a, b) {
+			return -1
 		}
-		return c[i].id < c[j].id
+		if better(b, a) {
+			return 1
+		}
+		return 0
 	})
 	return c
+}
+
+// finite reports whether a logit can be drawn (not NaN or -Inf).
+func finite(l float32) bool { return !math.IsNaN(float64(l)) && !math.IsInf(float64(l), -1) }
+
+// better is the candidates' order: higher logit first, ties by lower id.
+func better(a, b candidate) bool {
+	return a.logit > b.logit || a.logit == b.logit && a.id < b.id
+}
+
+// topK appends to h the k best candidates of logits in the order better
+// defines (unsorted), keeping them in a min-heap whose root is the worst
+// kept: O(V log k) instead of sorting the whole vocabulary.
+func topK(h []candidate, logits []float32, k int) []candidate {
+	down := func(i int) {
+		for {
+			w := i
+			if l := 2*i + 1; l < len(h) && better(h[w], h[l]) {
+				w = l
+			}
+			if r := 2*i + 2; r < len(h) && better(h[w], h[r]) {
+				w = r
+			}
+			if w == i {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	for i, l := range logits {
+		if !finite(l) {
+			continue
+		}
+		x := candidate{id: int32(i), logit: l}
+		if len(h) < k {
+			h = append(h, x)
+			for j := len(h) - 1; j > 0; {
+				p := (j - 1) / 2
+				if !better(h[p], h[j]) {
+					break
+				}
+				h[p], h[j] = h[j], h[p]
+				j = p
+			}
+			continue
+		}
+		if better(x, h[0]) {
+			h[0] = x
+			down(0)
+		}
+	}
+	return h
 }
 
 // draw applies top-k, top-p, min-p and temperature to candidates (at
