@@ -1,6 +1,6 @@
 package gateway_test
 
-// The harness: a real gateway (httptest server over Handler, after Start)
+// The harness: a real gateway (Serve on a loopback listener)
 // with real keys (in-memory store, Cache, Manager, a server secret in a
 // temporary SOV_HOME) in front of real backends: upstream.Backend pointed
 // at upstreamtest servers, and the embedded engine (runner) over a vault
@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -112,14 +112,22 @@ func newHarness(t testing.TB, s setup) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Served by Serve, as sov serve does: the suite runs through sov's own
+	// HTTP server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	bg, cancel := context.WithCancel(ctx)
-	srv.Start(bg)
-	ts := httptest.NewServer(srv.Handler())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(bg, ln, gateway.ServeOptions{ShutdownTimeout: 5 * time.Second}) }()
 	t.Cleanup(func() {
-		ts.Close()
 		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
 	})
-	h.srv, h.url = srv, ts.URL
+	h.srv, h.url = srv, "http://"+ln.Addr().String()
 	return h
 }
 

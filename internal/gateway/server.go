@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"sov.dev/sov/internal/http1"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sov.dev/sov/internal/backend"
@@ -168,13 +170,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	s.Start(bg)
-	hs := &http.Server{
+	hs := &http1.Server{
 		Handler:           s.Handler(),
 		MaxHeaderBytes:    o.MaxHeaderBytes,
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
 		IdleTimeout:       o.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Log:               s.log,
 		BaseContext:       func(net.Listener) context.Context { return bg },
 	}
 	if o.TLSCert != "" {
@@ -183,7 +185,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 			return fmt.Errorf("loading the TLS certificate: %w", err)
 		}
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -205,7 +206,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 		hs.Close()
 	}
 	s.inflight.Wait()
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http1.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"sov.dev/sov/internal/backend"
@@ -48,8 +50,7 @@ var (
 // Do forwards req to a replica and relays the answer to out, failing over
 // to other replicas as the package documentation describes.
 func (b *Backend) Do(ctx context.Context, req *backend.Request, out backend.Output) error {
-	path, err := endpointPath(req.Endpoint)
-	if err != nil {
+	if _, err := endpointPath(req.Endpoint); err != nil {
 		return err
 	}
 	ok, err := b.serves(ctx, req.Model)
@@ -77,7 +78,7 @@ func (b *Backend) Do(ctx context.Context, req *backend.Request, out backend.Outp
 			break
 		}
 		tried[r.idx] = true
-		res := b.attempt(ctx, r, req, path, body, toBase64, out)
+		res := b.attempt(ctx, r, req, body, toBase64, out)
 		b.release(r, trial, res.outcome, res.err)
 		if !res.retry {
 			return res.err
@@ -167,7 +168,7 @@ type result struct {
 }
 
 // attempt sends the request to r and relays the answer.
-func (b *Backend) attempt(ctx context.Context, r *replica, req *backend.Request, path string, body []byte, toBase64 bool, out backend.Output) result {
+func (b *Backend) attempt(ctx context.Context, r *replica, req *backend.Request, body []byte, toBase64 bool, out backend.Output) result {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	limit, cause := b.cfg.Timeout, errTimeout
@@ -177,10 +178,19 @@ func (b *Backend) attempt(ctx context.Context, r *replica, req *backend.Request,
 	timer := time.AfterFunc(limit, func() { cancel(cause) })
 	defer timer.Stop()
 
-	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, r.root+path, bytes.NewReader(body))
-	if err != nil {
-		return result{err: fmt.Errorf("%s: %w", r.root, err), outcome: failure, retry: true}
-	}
+	u := r.endpoints[req.Endpoint]
+	hreq := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Host:          u.Host,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        make(http.Header, 6),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+	}).WithContext(actx)
 	// Canonical keys set directly; the shared values are only read by the
 	// transport.
 	h := hreq.Header
@@ -198,7 +208,7 @@ func (b *Backend) attempt(ctx context.Context, r *replica, req *backend.Request,
 	}
 	h["User-Agent"] = hdrUserAgent
 
-	resp, err := b.client.Do(hreq)
+	resp, err := b.tr.RoundTrip(hreq)
 	if err != nil {
 		return b.broken(ctx, actx, r, err)
 	}
@@ -407,9 +417,53 @@ func isObject(v []byte) bool {
 
 // parseUsage decodes a usage value; it reports false for a missing, null
 // or malformed one.
+//
+// It reads only the fields openai.Usage has, with the rules json.Unmarshal
+// would apply to them (integers or null; other fields ignored), without
+// reflection: it runs for every answer.
 func parseUsage(v []byte) (openai.Usage, bool) {
 	var u openai.Usage
-	if isNull(v) || json.Unmarshal(v, &u) != nil {
+	if isNull(v) {
+		return u, false
+	}
+	ok := true
+	count := func(raw []byte, dst *int) {
+		if isNull(raw) {
+			return
+		}
+		n, err := strconv.Atoi(string(raw))
+		if err != nil {
+			ok = false
+		}
+		*dst = n
+	}
+	if !scanObject(v, func(m member) bool {
+		raw := v[m.val:m.end]
+		// Names match case-insensitively, as json.Unmarshal matches them.
+		switch name := m.name; {
+		case strings.EqualFold(name, "prompt_tokens"):
+			count(raw, &u.PromptTokens)
+		case strings.EqualFold(name, "completion_tokens"):
+			count(raw, &u.CompletionTokens)
+		case strings.EqualFold(name, "total_tokens"):
+			count(raw, &u.TotalTokens)
+		case strings.EqualFold(name, "prompt_tokens_details"):
+			if isNull(raw) {
+				return ok
+			}
+			var d openai.PromptTokensDetails
+			if !scanObject(raw, func(m member) bool {
+				if strings.EqualFold(m.name, "cached_tokens") {
+					count(raw[m.val:m.end], &d.CachedTokens)
+				}
+				return ok
+			}) {
+				ok = false
+			}
+			u.PromptTokensDetails = &d
+		}
+		return ok
+	}) || !ok {
 		return openai.Usage{}, false
 	}
 	return u, true

@@ -158,7 +158,7 @@ func (b *Backend) get(ctx context.Context, r *replica, path string) ([]byte, err
 		req.Header.Set("Authorization", "Bearer "+b.cfg.APIKey)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := b.client.Do(req)
+	resp, err := b.tr.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"net/url"
 	"time"
 
 	"sov.dev/sov/internal/backend"
@@ -36,6 +37,9 @@ type ReplicaStatus struct {
 type replica struct {
 	idx  int
 	root string
+	// endpoints are the parsed URLs of the inference endpoints, shared by
+	// the requests to them (nothing changes a request's URL).
+	endpoints map[backend.Endpoint]*url.URL
 
 	healthy     bool
 	lastErr     string

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"sov.dev/sov/internal/backend"
+	"sov.dev/sov/internal/http1"
 )
 
 // Defaults for the zero values of Config.
@@ -191,8 +192,7 @@ func serverRoot(raw string) (string, error) {
 type Backend struct {
 	cfg      Config
 	log      *slog.Logger
-	client   *http.Client
-	tr       *http.Transport
+	tr       *http1.Transport
 	replicas []*replica
 	served   map[string]bool // configured model names (Models and Aliases keys)
 	auth     []string        // the Authorization header value, nil without a key
@@ -239,7 +239,14 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 			return nil, fmt.Errorf("upstream %s: config: url %q given twice", cfg.Name, raw)
 		}
 		seen[root] = true
-		b.replicas = append(b.replicas, &replica{idx: i, root: root, healthy: true})
+		r := &replica{idx: i, root: root, healthy: true, endpoints: make(map[backend.Endpoint]*url.URL)}
+		for _, e := range []backend.Endpoint{backend.Chat, backend.Completion, backend.Embedding} {
+			path, _ := endpointPath(e)
+			if r.endpoints[e], err = url.Parse(root + path); err != nil {
+				return nil, fmt.Errorf("upstream %s: config: url %q: %w", cfg.Name, raw, err)
+			}
+		}
+		b.replicas = append(b.replicas, r)
 	}
 	for _, m := range cfg.Models {
 		if m == "" {
@@ -253,8 +260,10 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		}
 		b.served[m] = true
 	}
+	// Replicas behind a proxy (from the environment) go through net/http's
+	// Transport; the rest through the lean one (transport.go).
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-	b.tr = &http.Transport{
+	proxied := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
@@ -266,18 +275,8 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		// Answers are relayed as they come: a transparently gunzipped
 		// stream would only add buffering and CPU.
 		DisableCompression: true,
-		// Each connection holds a read and a write buffer for its life;
-		// requests and stream events are small, and a large non-streamed
-		// answer is read in several calls, so 4 KiB (Go's default,
-		// spelled out) is enough.
-		ReadBufferSize:  4 << 10,
-		WriteBufferSize: 4 << 10,
 	}
-	b.client = &http.Client{
-		Transport: b.tr,
-		// A redirect would carry the key to wherever it points.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	b.tr = http1.NewTransport(cfg.ConnectTimeout, cfg.MaxIdleConns, proxied)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.stop = cancel
 	if cfg.HealthInterval > 0 {
@@ -293,7 +292,7 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 func (b *Backend) Close() {
 	b.stop()
 	<-b.done
-	b.tr.CloseIdleConnections()
+	b.tr.Close()
 }
 
 // Name returns the configured name.

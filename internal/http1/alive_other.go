@@ -1,0 +1,8 @@
+//go:build !unix
+
+package http1
+
+// alive reports whether an idle connection may be used. Without a
+// non-blocking peek, only bytes already buffered tell; a connection the
+// peer closed is found out by the request, which is then retried once.
+func (c *pconn) alive() bool { return c.br.Buffered() == 0 }
