@@ -41,7 +41,8 @@ func FuzzReadRequest(f *testing.F) {
 		c.br = bufio.NewReaderSize(&c.rd, 4<<10)
 		c.bw = bufio.NewWriter(io.Discard)
 		c.rd.limit = c.maxHead()
-		req, err := c.readRequest()
+		req := new(http.Request)
+		err := c.readRequest(req)
 		c.rd.limit = -1
 		if err != nil {
 			return

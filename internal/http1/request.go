@@ -30,7 +30,7 @@ func badRequest(format string, args ...any) *requestError {
 
 // serveOne reads one request, runs the handler and finishes the answer. It
 // reports whether the connection may carry another request.
-func (c *conn) serveOne(connCtx context.Context) bool {
+func (c *conn) serveOne(base context.Context) bool {
 	s := c.srv
 	start := time.Now()
 	// The head must arrive within ReadHeaderTimeout of its first byte;
@@ -41,7 +41,8 @@ func (c *conn) serveOne(connCtx context.Context) bool {
 	// The head may be MaxHeaderBytes plus slack, as with net/http; what is
 	// buffered already counts.
 	c.rd.limit = max(0, c.maxHead()-int64(c.br.Buffered()))
-	req, rerr := c.readRequest()
+	var head http.Request // copied once, with its context, below
+	rerr := c.readRequest(&head)
 	c.rd.limit = -1
 	if rerr != nil {
 		var re *requestError
@@ -51,14 +52,14 @@ func (c *conn) serveOne(connCtx context.Context) bool {
 		c.refuse(re)
 		return false
 	}
-	b, _ := req.Body.(*body)
+	b, _ := head.Body.(*body)
 	if b != nil && s.ReadTimeout > 0 && !b.buffered() {
 		c.setReadDeadline(start.Add(s.ReadTimeout), false)
 	}
 
-	ctx, cancel := context.WithCancel(connCtx)
+	ctx, cancel := context.WithCancel(base)
 	defer cancel()
-	req = req.WithContext(ctx)
+	req := head.WithContext(ctx)
 	w := &response{c: c, req: req, header: make(http.Header), contentLength: -1, cancel: cancel}
 	if b != nil {
 		b.w = w
@@ -115,38 +116,38 @@ func headBuffered(br interface {
 	return bytes.Contains(buf, []byte("\r\n\r\n")) || bytes.Contains(buf, []byte("\n\n"))
 }
 
-// readRequest parses a request head and sets up its body. Errors that
-// are the client's are *requestError.
-func (c *conn) readRequest() (*http.Request, error) {
+// readRequest parses a request head into req and sets up its body.
+// Errors that are the client's are *requestError.
+func (c *conn) readRequest(req *http.Request) error {
 	var line string
 	var hdr http.Header
 	head, whole, err := bufferedHead(c.br)
 	switch {
 	case err != nil:
-		return nil, c.headError(err)
+		return c.headError(err)
 	case whole && int64(len(head)) > c.maxHead():
-		return nil, &requestError{http.StatusRequestHeaderFieldsTooLarge, "the request head is larger than this server accepts"}
+		return &requestError{http.StatusRequestHeaderFieldsTooLarge, "the request head is larger than this server accepts"}
 	case whole:
 		line, hdr, err = parseHead(head)
 		c.br.Discard(len(head))
 		if err != nil {
-			return nil, badRequest("malformed request head")
+			return badRequest("malformed request head")
 		}
 	default:
 		// A head larger than the buffer: parsed as it streams in.
 		tp := textproto.NewReader(c.br)
 		if line, err = tp.ReadLine(); err != nil {
-			return nil, c.headError(err)
+			return c.headError(err)
 		}
 		mh, err := tp.ReadMIMEHeader()
 		if err != nil {
-			return nil, c.headError(err)
+			return c.headError(err)
 		}
 		hdr = http.Header(mh)
 		for k, vs := range hdr {
 			for _, v := range vs {
 				if !validValue(v) {
-					return nil, badRequest("invalid value in header %s", truncate(k))
+					return badRequest("invalid value in header %s", truncate(k))
 				}
 			}
 		}
@@ -154,19 +155,19 @@ func (c *conn) readRequest() (*http.Request, error) {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 {
-		return nil, badRequest("malformed request line %q", truncate(line))
+		return badRequest("malformed request line %q", truncate(line))
 	}
 	if !validToken(method) {
-		return nil, badRequest("invalid method %q", truncate(method))
+		return badRequest("invalid method %q", truncate(method))
 	}
 	major, minor, ok := http.ParseHTTPVersion(proto)
 	if !ok {
-		return nil, badRequest("malformed HTTP version %q", truncate(proto))
+		return badRequest("malformed HTTP version %q", truncate(proto))
 	}
 	if major != 1 {
-		return nil, &requestError{http.StatusHTTPVersionNotSupported, "only HTTP/1.x is served here"}
+		return &requestError{http.StatusHTTPVersionNotSupported, "only HTTP/1.x is served here"}
 	}
-	req := &http.Request{
+	*req = http.Request{
 		Method:     method,
 		Proto:      proto,
 		ProtoMajor: major,
@@ -175,12 +176,12 @@ func (c *conn) readRequest() (*http.Request, error) {
 		RemoteAddr: c.remote,
 	}
 	if method == http.MethodConnect || target == "*" && method != http.MethodOptions {
-		return nil, badRequest("request target %q not served", truncate(target))
+		return badRequest("request target %q not served", truncate(target))
 	}
 	if target == "*" {
 		req.URL = &url.URL{Path: "*"}
 	} else if req.URL, err = parseTarget(target); err != nil {
-		return nil, badRequest("malformed request target %q", truncate(target))
+		return badRequest("malformed request target %q", truncate(target))
 	}
 	req.Header = hdr
 
@@ -188,9 +189,9 @@ func (c *conn) readRequest() (*http.Request, error) {
 	hosts := req.Header["Host"]
 	switch {
 	case len(hosts) > 1:
-		return nil, badRequest("more than one Host header")
+		return badRequest("more than one Host header")
 	case len(hosts) == 0 && minor >= 1:
-		return nil, badRequest("missing Host header")
+		return badRequest("missing Host header")
 	}
 	req.Host = req.URL.Host
 	if req.Host == "" && len(hosts) == 1 {
@@ -207,13 +208,13 @@ func (c *conn) readRequest() (*http.Request, error) {
 	}
 
 	if err := c.setBody(req); err != nil {
-		return nil, err
+		return err
 	}
 	if c.tls != nil {
 		st := c.tls.ConnectionState()
 		req.TLS = &st
 	}
-	return req, nil
+	return nil
 }
 
 // maxHead is the most bytes a request head may have.

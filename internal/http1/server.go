@@ -345,8 +345,6 @@ func (c *conn) serve(base context.Context) {
 		}
 		c.nc.SetWriteDeadline(time.Time{})
 	}
-	ctx, cancel := context.WithCancel(base)
-	defer cancel()
 	for first := true; ; first = false {
 		c.state.Store(stateIdle)
 		if !first {
@@ -359,7 +357,7 @@ func (c *conn) serve(base context.Context) {
 			return // closed, idle timeout or shutdown
 		}
 		c.state.Store(stateActive)
-		if !c.keep(c.serveOne(ctx)) {
+		if !c.keep(c.serveOne(base)) {
 			return
 		}
 	}

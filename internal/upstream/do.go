@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sov.dev/sov/internal/backend"
+	"sov.dev/sov/internal/http1"
 	"sov.dev/sov/internal/openai"
 )
 
@@ -187,8 +188,8 @@ func (b *Backend) attempt(ctx context.Context, r *replica, req *backend.Request,
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        make(http.Header, 6),
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		Body:          http1.NewBody(body),
+		GetBody:       func() (io.ReadCloser, error) { return http1.NewBody(body), nil },
 		ContentLength: int64(len(body)),
 	}).WithContext(actx)
 	// Canonical keys set directly; the shared values are only read by the
