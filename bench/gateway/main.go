@@ -57,6 +57,7 @@ type options struct {
 	sov        string        // a prebuilt sov binary
 	keep       bool          // keep the work directory
 	serveProcs int           // GOMAXPROCS for sov serve (0: Go's default)
+	anchor     bool          // measure the anchor proxy in overhead mode
 }
 
 func main() {
@@ -75,9 +76,18 @@ func main() {
 	flag.StringVar(&o.sov, "sov", "", "sov binary (default: build ./cmd/sov)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (config, SOV_HOME, serve log) and print where it is")
 	flag.IntVar(&o.serveProcs, "serve-procs", 0, "GOMAXPROCS for sov serve (0: Go's default, all CPUs)")
+	flag.BoolVar(&o.anchor, "anchor", true, "also measure a bare net/http reverse proxy (net/http/httputil) in front of the same upstream, the anchor, in overhead mode")
 	child := flag.Bool("upstream-child", false, "internal: run only the test upstream (the benchmark starts itself this way)")
+	anchorChild := flag.String("anchor-child", "", "internal: run only the anchor proxy in front of this upstream URL")
 	flag.Parse()
 
+	if *anchorChild != "" {
+		if err := runAnchorChild(*anchorChild); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/gateway anchor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child {
 		if err := runUpstreamChild(o.latency); err != nil {
 			fmt.Fprintln(os.Stderr, "bench/gateway upstream:", err)

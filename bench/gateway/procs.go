@@ -8,6 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -133,11 +137,23 @@ func (c *child) stop(grace time.Duration) error {
 // startUpstream starts this program again as the test upstream (see
 // runUpstreamChild) and returns it with its base URL.
 func startUpstream(ctx context.Context, latency time.Duration) (*child, string, error) {
+	return startSelf(ctx, "the test upstream", "upstream: ", "-upstream-child", "-latency", latency.String())
+}
+
+// startAnchor starts this program again as the anchor proxy in front of
+// upstreamURL (see runAnchorChild) and returns it with its base URL.
+func startAnchor(ctx context.Context, upstreamURL string) (*child, string, error) {
+	return startSelf(ctx, "the anchor proxy", "anchor: ", "-anchor-child", upstreamURL)
+}
+
+// startSelf starts this program with args as a child that prints
+// prefix+URL when it serves, and returns it with that URL.
+func startSelf(ctx context.Context, name, prefix string, args ...string) (*child, string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command(self, "-upstream-child", "-latency", latency.String())
+	cmd := exec.Command(self, args...)
 	stdin, err := cmd.StdinPipe() // closing it (or our death) ends the child
 	if err != nil {
 		return nil, "", err
@@ -147,19 +163,49 @@ func startUpstream(ctx context.Context, latency time.Duration) (*child, string, 
 		return nil, "", err
 	}
 	cmd.Stderr = os.Stderr
-	c, err := startChild("the test upstream", cmd)
+	c, err := startChild(name, cmd)
 	if err != nil {
 		return nil, "", err
 	}
 	// Keep the pipe referenced for the child's lifetime.
 	go func() { <-c.done; stdin.Close() }()
-	line, err := readLine(ctx, stdout, 30*time.Second, func(s string) bool { return strings.HasPrefix(s, "upstream: ") })
+	line, err := readLine(ctx, stdout, 30*time.Second, func(s string) bool { return strings.HasPrefix(s, prefix) })
 	if err != nil {
 		c.stop(5 * time.Second)
-		return nil, "", fmt.Errorf("the test upstream did not start: %w", err)
+		return nil, "", fmt.Errorf("%s did not start: %w", name, err)
 	}
 	go io.Copy(io.Discard, stdout)
-	return c, strings.TrimPrefix(line, "upstream: "), nil
+	return c, strings.TrimPrefix(line, prefix), nil
+}
+
+// runAnchorChild is the -anchor-child mode: a bare reverse proxy built on
+// net/http (net/http/httputil.ReverseProxy with the default transport, no
+// auth, no limits, no logging) in front of the upstream. What it adds over
+// calling the upstream directly is the floor of any Go proxy on net/http
+// on this machine, measured in the same run as sov serve.
+func runAnchorChild(upstreamURL string) error {
+	u, err := url.Parse(upstreamURL)
+	if err != nil {
+		return err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.Transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1024}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: proxy}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Printf("anchor: http://%s\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		stop()
+	}()
+	<-ctx.Done()
+	return nil
 }
 
 // runUpstreamChild is the -upstream-child mode: it serves the test upstream

@@ -46,6 +46,12 @@ func verdicts(r *report) []verdict {
 			verdict{"added latency p50, one at a time (median of round medians)", msSigned(rounds), "≤ " + ms(targetAddedP50), pass(rounds <= targetAddedP50)},
 			verdict{"added latency p99, one at a time", msSigned(p99), "≤ " + ms(targetAddedP99), pass(p99 <= targetAddedP99)})
 	}
+	if p := r.plain; p != nil && p.anchor != nil {
+		rounds, _, _ := p.added()
+		arounds, _, _ := p.addedBy(*p.anchor)
+		v = append(v, verdict{"  anchor, same run: a bare net/http reverse proxy adds", msSigned(arounds),
+			fmt.Sprintf("(sov serve: %s)", msSigned(rounds)), "info"})
+	}
 	if s := r.stream; s != nil {
 		rounds, _, _ := s.added()
 		v = append(v, verdict{"added time to first event, streaming (median of round medians)", msSigned(rounds), "≤ " + ms(targetStreamAdded) + " (survey goal)", pass(rounds <= targetStreamAdded)})
@@ -112,6 +118,9 @@ func printReport(out io.Writer, r *report) {
 	} else {
 		fmt.Fprintln(out, "pinning:  none (all processes share all CPUs)")
 	}
+	if r.anchorURL != "" {
+		fmt.Fprintln(out, "anchor:   a bare reverse proxy on net/http (net/http/httputil, default transport) in a child process, in front of the same upstream")
+	}
 	fmt.Fprintf(out, "request:  chat completion, ~%d B body, max_tokens 8, unique prompt each; one keep-alive client per target\n", max(o.payload, 160))
 
 	if r.plain != nil || r.stream != nil {
@@ -125,10 +134,17 @@ func printReport(out io.Writer, r *report) {
 			if x.res == nil {
 				continue
 			}
-			for _, s := range []struct {
+			rows := []struct {
 				name string
 				s    series
-			}{{"upstream directly", x.res.direct}, {"through sov serve", x.res.gw}} {
+			}{{"upstream directly", x.res.direct}, {"through sov serve", x.res.gw}}
+			if x.res.anchor != nil {
+				rows = append(rows, struct {
+					name string
+					s    series
+				}{"through a bare net/http proxy", *x.res.anchor})
+			}
+			for _, s := range rows {
 				d := summarize(s.s.all)
 				q1, q3 := iqr(s.s.roundMedians)
 				fmt.Fprintf(tw, "%s, %s\t%s\t%s – %s\t%s\t%s\t%s\t%d\t\n", x.name, s.name, ms(median(s.s.roundMedians)),
@@ -136,7 +152,12 @@ func printReport(out io.Writer, r *report) {
 			}
 			dd, gd := summarize(x.res.direct.all), summarize(x.res.gw.all)
 			rounds, _, _ := x.res.added()
-			fmt.Fprintf(tw, "%s, added\t%s\t\t%s\t%s\t%s\t\t\n", x.name, msSigned(rounds), msSigned(gd.p50-dd.p50), msSigned(gd.p90-dd.p90), msSigned(gd.p99-dd.p99))
+			fmt.Fprintf(tw, "%s, added by sov serve\t%s\t\t%s\t%s\t%s\t\t\n", x.name, msSigned(rounds), msSigned(gd.p50-dd.p50), msSigned(gd.p90-dd.p90), msSigned(gd.p99-dd.p99))
+			if a := x.res.anchor; a != nil {
+				ad := summarize(a.all)
+				arounds, _, _ := x.res.addedBy(*a)
+				fmt.Fprintf(tw, "%s, added by the bare proxy\t%s\t\t%s\t%s\t%s\t\t\n", x.name, msSigned(arounds), msSigned(ad.p50-dd.p50), msSigned(ad.p90-dd.p90), msSigned(ad.p99-dd.p99))
+			}
 		}
 		tw.Flush()
 	}

@@ -23,10 +23,11 @@ import (
 
 // report is everything one run measured.
 type report struct {
-	opts     options
-	sovBuild string // "built" or the -sov path
-	upstream string // URL
-	gateway  string // URL
+	opts      options
+	sovBuild  string // "built" or the -sov path
+	upstream  string // URL
+	gateway   string // URL
+	anchorURL string // the anchor proxy's URL; "" when not measured
 
 	plain, stream *overheadResult
 
@@ -128,6 +129,18 @@ func run(ctx context.Context, o options) (err error) {
 		return nil
 	}
 
+	var anchor *target
+	if o.mode != "load" && o.anchor {
+		ap, apURL, err := startAnchor(ctx, upURL)
+		if err != nil {
+			return err
+		}
+		defer ap.stop(5 * time.Second)
+		anchor = newTarget("bare net/http reverse proxy", apURL, "", conns, o.timeout)
+		defer anchor.close()
+		rep.anchorURL = apURL
+	}
+
 	if o.mode != "load" {
 		for _, stream := range []bool{false, true} {
 			what := "plain"
@@ -135,7 +148,7 @@ func run(ctx context.Context, o options) (err error) {
 				what = "streaming"
 			}
 			fmt.Fprintf(os.Stderr, "overhead, %s: %d warm-up + %d rounds × %d requests to each target …\n", what, o.warmup, o.rounds, o.perRound)
-			res, err := overhead(ctx, direct, gw, overheadOptions{rounds: o.rounds, perRound: o.perRound, warmup: o.warmup, stream: stream, payload: o.payload})
+			res, err := overhead(ctx, direct, gw, anchor, overheadOptions{rounds: o.rounds, perRound: o.perRound, warmup: o.warmup, stream: stream, payload: o.payload})
 			rep.gwRequests += o.warmup + o.rounds*o.perRound
 			if err != nil {
 				return errors.Join(err, alive())
