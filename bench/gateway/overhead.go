@@ -25,14 +25,12 @@ func (s *series) failed() int {
 	return n
 }
 
-// overheadResult compares targets called one request at a time: the
-// upstream directly, the gateway in front of it, and (when measured) the
-// anchor, a bare net/http reverse proxy in front of it.
+// overheadResult compares two targets called one request at a time: the
+// upstream directly and a proxy in front of it (sov serve, or the anchor).
 type overheadResult struct {
 	stream      bool
 	rounds, per int
 	direct, gw  series
-	anchor      *series // nil when not measured
 }
 
 // overheadOptions say how to run overhead mode.
@@ -42,24 +40,15 @@ type overheadOptions struct {
 	payload                  int
 }
 
-// overhead calls the targets in turn, one request at a time: warmup
-// requests to each first (not counted), then rounds of perRound requests
-// to each. The order rotates from one request to the next so that no
-// target always goes first. For streams the time to the first event is
-// recorded, for plain requests the time to the whole answer. anchor may
-// be nil.
-func overhead(ctx context.Context, direct, gw, anchor *target, o overheadOptions) (overheadResult, error) {
+// overhead calls direct and gw alternately, one request at a time: warmup
+// requests to each first (not counted), then rounds of perRound requests to
+// each. The order within a pair alternates so that neither target always
+// goes first. For streams the time to the first event is recorded, for
+// plain requests the time to the whole answer.
+func overhead(ctx context.Context, direct, gw *target, o overheadOptions) (overheadResult, error) {
 	res := overheadResult{stream: o.stream, rounds: o.rounds, per: o.perRound}
-	targets := []*target{direct, gw}
-	all := []*series{&res.direct, &res.gw}
-	if anchor != nil {
-		res.anchor = &series{}
-		targets = append(targets, anchor)
-		all = append(all, res.anchor)
-	}
-	for _, s := range all {
-		s.errors = map[string]int{}
-	}
+	res.direct.errors = map[string]int{}
+	res.gw.errors = map[string]int{}
 	kind := "plain"
 	if o.stream {
 		kind = "stream"
@@ -86,38 +75,37 @@ func overhead(ctx context.Context, direct, gw, anchor *target, o overheadOptions
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		for k, t := range targets {
-			one(t, all[k], fmt.Sprintf("%s-w%d-%d-%d", kind, i, k, stamp), false, &scratch)
-		}
+		tag := fmt.Sprintf("%s-w%d-%d", kind, i, stamp)
+		one(direct, &res.direct, tag, false, &scratch)
+		one(gw, &res.gw, tag, false, &scratch)
 	}
-	n := len(targets)
 	for round := 0; round < o.rounds; round++ {
-		rounds := make([][]time.Duration, n)
+		var dr, gr []time.Duration
 		for i := 0; i < o.perRound; i++ {
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			first := (round*o.perRound + i) % n
-			for j := range n {
-				k := (first + j) % n
-				tag := fmt.Sprintf("%s-r%d-i%d-t%d-%d", kind, round, i, k, stamp)
-				one(targets[k], all[k], tag, true, &rounds[k])
+			tag := fmt.Sprintf("%s-r%d-i%d-%d", kind, round, i, stamp)
+			if (round*o.perRound+i)%2 == 0 {
+				one(direct, &res.direct, tag+"-d", true, &dr)
+				one(gw, &res.gw, tag+"-g", true, &gr)
+			} else {
+				one(gw, &res.gw, tag+"-g", true, &gr)
+				one(direct, &res.direct, tag+"-d", true, &dr)
 			}
 		}
-		for k, s := range all {
-			if len(rounds[k]) > 0 {
-				s.roundMedians = append(s.roundMedians, median(rounds[k]))
-			}
+		if len(dr) > 0 {
+			res.direct.roundMedians = append(res.direct.roundMedians, median(dr))
+		}
+		if len(gr) > 0 {
+			res.gw.roundMedians = append(res.gw.roundMedians, median(gr))
 		}
 	}
 	if len(res.direct.all) == 0 {
 		return res, fmt.Errorf("no %s request to the upstream succeeded: %v", kind, res.direct.errors)
 	}
 	if len(res.gw.all) == 0 {
-		return res, fmt.Errorf("no %s request through sov serve succeeded: %v", kind, res.gw.errors)
-	}
-	if res.anchor != nil && len(res.anchor.all) == 0 {
-		return res, fmt.Errorf("no %s request through the anchor proxy succeeded: %v", kind, res.anchor.errors)
+		return res, fmt.Errorf("no %s request %s succeeded: %v", kind, gw.name, res.gw.errors)
 	}
 	return res, nil
 }
@@ -126,11 +114,6 @@ func overhead(ctx context.Context, direct, gw, anchor *target, o overheadOptions
 // round medians (the headline figure) and of the p50 and p99 over all
 // samples.
 func (r overheadResult) added() (medianOfRounds, p50, p99 time.Duration) {
-	return r.addedBy(r.gw)
-}
-
-// addedBy is added for any series of the result.
-func (r overheadResult) addedBy(s series) (medianOfRounds, p50, p99 time.Duration) {
-	d, g := summarize(r.direct.all), summarize(s.all)
-	return median(s.roundMedians) - median(r.direct.roundMedians), g.p50 - d.p50, g.p99 - d.p99
+	d, g := summarize(r.direct.all), summarize(r.gw.all)
+	return median(r.gw.roundMedians) - median(r.direct.roundMedians), g.p50 - d.p50, g.p99 - d.p99
 }

@@ -46,9 +46,9 @@ func verdicts(r *report) []verdict {
 			verdict{"added latency p50, one at a time (median of round medians)", msSigned(rounds), "≤ " + ms(targetAddedP50), pass(rounds <= targetAddedP50)},
 			verdict{"added latency p99, one at a time", msSigned(p99), "≤ " + ms(targetAddedP99), pass(p99 <= targetAddedP99)})
 	}
-	if p := r.plain; p != nil && p.anchor != nil {
+	if p, a := r.plain, r.plainAnchor; p != nil && a != nil {
 		rounds, _, _ := p.added()
-		arounds, _, _ := p.addedBy(*p.anchor)
+		arounds, _, _ := a.added()
 		v = append(v, verdict{"  anchor, same run: a bare net/http reverse proxy adds", msSigned(arounds),
 			fmt.Sprintf("(sov serve: %s)", msSigned(rounds)), "info"})
 	}
@@ -124,39 +124,32 @@ func printReport(out io.Writer, r *report) {
 	fmt.Fprintf(out, "request:  chat completion, ~%d B body, max_tokens 8, unique prompt each; one keep-alive client per target\n", max(o.payload, 160))
 
 	if r.plain != nil || r.stream != nil {
-		fmt.Fprintf(out, "\nOverhead, one request at a time: %d warm-up, then %d rounds × %d to each target, interleaved\n", o.warmup, o.rounds, o.perRound)
+		fmt.Fprintf(out, "\nOverhead, one request at a time: %d warm-up, then %d rounds × %d to each target, interleaved in pairs (upstream directly and one proxy)\n", o.warmup, o.rounds, o.perRound)
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "\tmedian of rounds\tIQR of rounds\tp50\tp90\tp99\terrors\t")
 		for _, x := range []struct {
-			name string
-			res  *overheadResult
-		}{{"plain (whole answer)", r.plain}, {"streaming (first event)", r.stream}} {
-			if x.res == nil {
-				continue
-			}
-			rows := []struct {
-				name string
-				s    series
-			}{{"upstream directly", x.res.direct}, {"through sov serve", x.res.gw}}
-			if x.res.anchor != nil {
-				rows = append(rows, struct {
+			name     string
+			res, anc *overheadResult
+		}{{"plain (whole answer)", r.plain, r.plainAnchor}, {"streaming (first event)", r.stream, r.streamAnchor}} {
+			for _, y := range []struct {
+				res   *overheadResult
+				proxy string
+			}{{x.res, "sov serve"}, {x.anc, "a bare net/http proxy"}} {
+				if y.res == nil {
+					continue
+				}
+				for _, s := range []struct {
 					name string
 					s    series
-				}{"through a bare net/http proxy", *x.res.anchor})
-			}
-			for _, s := range rows {
-				d := summarize(s.s.all)
-				q1, q3 := iqr(s.s.roundMedians)
-				fmt.Fprintf(tw, "%s, %s\t%s\t%s – %s\t%s\t%s\t%s\t%d\t\n", x.name, s.name, ms(median(s.s.roundMedians)),
-					ms(q1), ms(q3), ms(d.p50), ms(d.p90), ms(d.p99), s.s.failed())
-			}
-			dd, gd := summarize(x.res.direct.all), summarize(x.res.gw.all)
-			rounds, _, _ := x.res.added()
-			fmt.Fprintf(tw, "%s, added by sov serve\t%s\t\t%s\t%s\t%s\t\t\n", x.name, msSigned(rounds), msSigned(gd.p50-dd.p50), msSigned(gd.p90-dd.p90), msSigned(gd.p99-dd.p99))
-			if a := x.res.anchor; a != nil {
-				ad := summarize(a.all)
-				arounds, _, _ := x.res.addedBy(*a)
-				fmt.Fprintf(tw, "%s, added by the bare proxy\t%s\t\t%s\t%s\t%s\t\t\n", x.name, msSigned(arounds), msSigned(ad.p50-dd.p50), msSigned(ad.p90-dd.p90), msSigned(ad.p99-dd.p99))
+				}{{"upstream directly", y.res.direct}, {"through " + y.proxy, y.res.gw}} {
+					d := summarize(s.s.all)
+					q1, q3 := iqr(s.s.roundMedians)
+					fmt.Fprintf(tw, "%s, %s\t%s\t%s – %s\t%s\t%s\t%s\t%d\t\n", x.name, s.name, ms(median(s.s.roundMedians)),
+						ms(q1), ms(q3), ms(d.p50), ms(d.p90), ms(d.p99), s.s.failed())
+				}
+				dd, gd := summarize(y.res.direct.all), summarize(y.res.gw.all)
+				rounds, _, _ := y.res.added()
+				fmt.Fprintf(tw, "%s, added by %s\t%s\t\t%s\t%s\t%s\t\t\n", x.name, y.proxy, msSigned(rounds), msSigned(gd.p50-dd.p50), msSigned(gd.p90-dd.p90), msSigned(gd.p99-dd.p99))
 			}
 		}
 		tw.Flush()

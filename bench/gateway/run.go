@@ -29,7 +29,8 @@ type report struct {
 	gateway   string // URL
 	anchorURL string // the anchor proxy's URL; "" when not measured
 
-	plain, stream *overheadResult
+	plain, stream             *overheadResult
+	plainAnchor, streamAnchor *overheadResult // direct vs the anchor proxy; nil when not measured
 
 	baseline, gwLoad *loadResult
 	rss              []rssSample   // sov serve during the gateway load phase
@@ -148,7 +149,8 @@ func run(ctx context.Context, o options) (err error) {
 				what = "streaming"
 			}
 			fmt.Fprintf(os.Stderr, "overhead, %s: %d warm-up + %d rounds × %d requests to each target …\n", what, o.warmup, o.rounds, o.perRound)
-			res, err := overhead(ctx, direct, gw, anchor, overheadOptions{rounds: o.rounds, perRound: o.perRound, warmup: o.warmup, stream: stream, payload: o.payload})
+			oo := overheadOptions{rounds: o.rounds, perRound: o.perRound, warmup: o.warmup, stream: stream, payload: o.payload}
+			res, err := overhead(ctx, direct, gw, oo)
 			rep.gwRequests += o.warmup + o.rounds*o.perRound
 			if err != nil {
 				return errors.Join(err, alive())
@@ -157,6 +159,23 @@ func run(ctx context.Context, o options) (err error) {
 				rep.stream = &res
 			} else {
 				rep.plain = &res
+			}
+			if anchor == nil {
+				continue
+			}
+			// The anchor in its own pairs with the upstream, as sov serve
+			// was: interleaving three targets would leave each process
+			// idle longer between its requests than two do, and change
+			// what is measured.
+			fmt.Fprintf(os.Stderr, "overhead, %s, anchor: the same against a bare net/http reverse proxy …\n", what)
+			ares, err := overhead(ctx, direct, anchor, oo)
+			if err != nil {
+				return err
+			}
+			if stream {
+				rep.streamAnchor = &ares
+			} else {
+				rep.plainAnchor = &ares
 			}
 		}
 		if err := alive(); err != nil {
