@@ -24,9 +24,12 @@ type counted struct {
 	conns atomic.Int32
 }
 
-func newCounted(t *testing.T, h http.HandlerFunc) *counted {
+func newCounted(t *testing.T, h http.HandlerFunc, configure ...func(*http.Server)) *counted {
 	c := &counted{}
 	c.Server = httptest.NewUnstartedServer(h)
+	for _, f := range configure {
+		f(c.Config)
+	}
 	c.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			c.conns.Add(1)
@@ -86,8 +89,8 @@ func TestTransportReusesConnections(t *testing.T) {
 }
 
 func TestTransportRetriesAConnectionTheServerClosed(t *testing.T) {
-	srv := newCounted(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	srv.Config.IdleTimeout = 20 * time.Millisecond
+	srv := newCounted(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") },
+		func(s *http.Server) { s.IdleTimeout = 20 * time.Millisecond })
 	tr := NewTransport(time.Second, 4, nil)
 	defer tr.Close()
 	for range 3 {
