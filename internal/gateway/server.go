@@ -176,8 +176,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
 		IdleTimeout:       o.IdleTimeout,
-		Log:               s.log,
-		BaseContext:       func(net.Listener) context.Context { return bg },
+		// Inference answers set their own write deadlines (see
+		// clientOutput); this bounds the rest (errors, model lists,
+		// metrics, the admin API) against clients that stop reading.
+		WriteTimeout: time.Minute,
+		Log:          s.log,
+		BaseContext:  func(net.Listener) context.Context { return bg },
 	}
 	if o.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)

@@ -35,7 +35,8 @@ func (c *conn) serveOne(base context.Context) bool {
 	start := time.Now()
 	// The head must arrive within ReadHeaderTimeout of its first byte;
 	// when all of it is already here, no deadline is needed.
-	if !headBuffered(c.br) {
+	headDeadline := !headBuffered(c.br)
+	if headDeadline {
 		c.setReadDeadline(start.Add(s.ReadHeaderTimeout), false)
 	}
 	// The head may be MaxHeaderBytes plus slack, as with net/http; what is
@@ -53,14 +54,20 @@ func (c *conn) serveOne(base context.Context) bool {
 		return false
 	}
 	b, _ := head.Body.(*body)
-	if b != nil && s.ReadTimeout > 0 && !b.buffered() {
+	switch waiting := b != nil && !b.buffered(); {
+	case waiting && s.ReadTimeout > 0:
+		// The body must arrive within ReadTimeout of the request's start.
 		c.setReadDeadline(start.Add(s.ReadTimeout), false)
+	case waiting || headDeadline:
+		// No limit on the body (without ReadTimeout), and the head's
+		// deadline no longer applies.
+		c.setReadDeadline(time.Time{}, false)
 	}
 
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	req := head.WithContext(ctx)
-	w := &response{c: c, req: req, header: make(http.Header), contentLength: -1, cancel: cancel}
+	w := &response{c: c, req: req, header: make(http.Header), contentLength: -1, cancel: cancel, body: b}
 	if b != nil {
 		b.w = w
 		b.onEOF = func() { c.srv.watch.add(c, cancel) }
@@ -84,6 +91,7 @@ func (c *conn) serveOne(base context.Context) bool {
 		// has arrived; otherwise the connection cannot be reused.
 		if !b.discard() {
 			w.closeAfter = true
+			c.linger = true
 		}
 	}
 	return !w.closeAfter
@@ -344,6 +352,7 @@ func (b *body) Read(p []byte) (int, error) {
 	if b.expectContinue {
 		b.expectContinue = false
 		if !b.w.headWritten {
+			b.w.armWriteDeadline()
 			b.c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 			if err := b.c.bw.Flush(); err != nil {
 				b.err = err
@@ -430,7 +439,8 @@ func (c *conn) refuse(e *requestError) {
 		typ = "server_error"
 	}
 	body := `{"error":{"message":` + string(msg) + `,"type":"` + typ + `","param":null,"code":null}}`
-	c.nc.SetWriteDeadline(time.Now().Add(c.srv.ReadHeaderTimeout))
+	c.setWriteDeadline(time.Now().Add(c.srv.ReadHeaderTimeout), false)
+	c.linger = true // a body may be on its way
 	bw := c.bw
 	bw.WriteString("HTTP/1.1 " + strconv.Itoa(e.status) + " " + http.StatusText(e.status) + "\r\n")
 	bw.WriteString("Content-Type: application/json\r\nConnection: close\r\nDate: " + httpDate() + "\r\n")

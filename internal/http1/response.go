@@ -32,8 +32,11 @@ type response struct {
 	done          bool // the handler returned
 	deadlineSet   bool // the handler set a write deadline
 	buf           []byte
-	err           error  // a write to the connection failed
-	cancel        func() // cancels the request's context
+	err           error       // a write to the connection failed
+	cancel        func()      // cancels the request's context
+	body          *body       // the request's, if it has one
+	snap          http.Header // the header as it was at WriteHeader, when the head is written later
+	sniff         []byte      // the first write, for Content-Type, when it skipped buf
 }
 
 const flushSize = 4 << 10
@@ -58,6 +61,7 @@ func (w *response) WriteHeader(code int) {
 			panic("http1: protocol switches are not supported")
 		}
 		// Informational: sent at once, with the headers set so far.
+		w.armWriteDeadline()
 		w.c.bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")
 		writeHeaderFields(w.c.bw, w.header)
 		w.c.bw.WriteString("\r\n")
@@ -67,12 +71,27 @@ func (w *response) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	w.bodyAllowed = code != http.StatusNoContent && code != http.StatusNotModified && w.req.Method != http.MethodHead
+	// The framing is the server's to choose.
+	delete(w.header, "Transfer-Encoding")
+	if code == http.StatusNoContent {
+		delete(w.header, "Content-Length")
+	}
 	if v := w.header["Content-Length"]; len(v) == 1 {
 		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
 			w.contentLength = n
 		} else {
 			delete(w.header, "Content-Length")
 		}
+	} else if len(v) > 1 {
+		delete(w.header, "Content-Length")
+	}
+	// Changes to the header after WriteHeader have no effect (as with
+	// net/http): the head is written now when its framing is known, and
+	// otherwise from a copy.
+	if w.contentLength >= 0 || code == http.StatusNoContent || code == http.StatusNotModified {
+		w.writeHead()
+	} else {
+		w.snap = w.header.Clone()
 	}
 }
 
@@ -87,6 +106,11 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	if !w.bodyAllowed {
+		if w.req.Method == http.MethodHead {
+			// Counted for the Content-Length, then dropped.
+			w.written += int64(len(p))
+			return len(p), nil
+		}
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
@@ -101,7 +125,11 @@ func (w *response) Write(p []byte) (int, error) {
 		return len(p), w.err
 	}
 	if len(w.buf)+len(p) > flushSize {
+		if !w.headWritten && len(w.buf) == 0 {
+			w.sniff = p
+		}
 		w.flushBody()
+		w.sniff = nil
 		if w.err != nil {
 			return 0, w.err
 		}
@@ -142,6 +170,21 @@ func (w *response) FlushError() error {
 func (w *response) SetWriteDeadline(t time.Time) error {
 	w.deadlineSet = true
 	return w.c.setWriteDeadline(t, true)
+}
+
+// armWriteDeadline readies the connection's write deadline for this
+// answer when its handler set none: the server's WriteTimeout, or none. A
+// deadline an earlier request's handler set (and that is left in place,
+// so that the next one that sets one costs no timer update) never applies
+// here.
+func (w *response) armWriteDeadline() {
+	switch {
+	case w.deadlineSet:
+	case w.c.srv.WriteTimeout > 0:
+		w.c.setWriteDeadline(time.Now().Add(w.c.srv.WriteTimeout), true)
+	case !w.c.writeDeadline.IsZero():
+		w.c.setWriteDeadline(time.Time{}, false)
+	}
 }
 
 // SetReadDeadline bounds the reads of the request body that follow.
@@ -194,13 +237,17 @@ func (w *response) flushBody() {
 // framing.
 func (w *response) writeHead() {
 	w.headWritten = true
-	if !w.deadlineSet && !w.c.writeDeadline.IsZero() {
-		// A deadline an earlier request's handler set (and left, so that
-		// the next one that sets one costs no timer update) does not
-		// apply here.
-		w.c.setWriteDeadline(time.Time{}, false)
-	}
+	w.armWriteDeadline()
 	h := w.header
+	if w.snap != nil {
+		h = w.snap
+	}
+	if b := w.body; b != nil && !b.eof && (b.chunked || b.remaining > maxDiscard) {
+		// The handler answers without reading a large body: the
+		// connection cannot carry another request, so say so.
+		w.closeAfter = true
+		w.c.linger = true
+	}
 	if w.req.ProtoMinor == 0 && !w.req.Close {
 		if w.contentLength >= 0 || w.done {
 			h["Connection"] = keepAlive
@@ -210,7 +257,11 @@ func (w *response) writeHead() {
 	}
 	switch {
 	case !w.bodyAllowed:
-		// No body: a declared length stands (HEAD).
+		// No body: a declared length stands (HEAD), and a HEAD answer
+		// whose handler wrote the body whole gets its length.
+		if w.req.Method == http.MethodHead && w.contentLength < 0 && w.done && w.written > 0 {
+			h["Content-Length"] = []string{strconv.FormatInt(w.written, 10)}
+		}
 	case w.contentLength >= 0:
 	case w.done:
 		w.contentLength = w.written
@@ -224,7 +275,11 @@ func (w *response) writeHead() {
 	}
 	if w.bodyAllowed {
 		if _, ok := h["Content-Type"]; !ok && w.written > 0 {
-			h["Content-Type"] = []string{http.DetectContentType(w.buf)}
+			data := w.buf
+			if len(data) == 0 {
+				data = w.sniff
+			}
+			h["Content-Type"] = []string{http.DetectContentType(data)}
 		}
 	}
 	if v, ok := h["Connection"]; ok && headerHasToken(v, "close") {

@@ -28,6 +28,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -67,6 +68,10 @@ type Server struct {
 	// IdleTimeout is how long a kept-alive connection waits for its next
 	// request.
 	IdleTimeout time.Duration
+	// WriteTimeout, when positive, bounds writing an answer whose handler
+	// set no write deadline of its own (http.ResponseController), so that
+	// a client that stops reading cannot hold a connection forever.
+	WriteTimeout time.Duration
 	// DisconnectAfter is how long a request runs before the server starts
 	// watching its connection, so that a client that goes away cancels
 	// the request's context. Shorter requests are not watched.
@@ -135,10 +140,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.shutdown.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
-				// Out of descriptors or a passing error: wait and retry,
-				// as net/http does.
+			if temporaryAcceptError(err) {
+				// Out of descriptors or memory, or a passing error: wait
+				// and retry, as net/http does.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				s.Log.Warn("accept failed; retrying", "err", err, "in", backoff)
 				time.Sleep(backoff)
@@ -153,6 +157,20 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go c.serve(base)
 	}
+}
+
+// temporaryAcceptError reports whether Accept may succeed if tried again.
+func temporaryAcceptError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) newConn(nc net.Conn, tlsConfig *tls.Config) *conn {
@@ -253,6 +271,7 @@ type conn struct {
 	readDeadline  time.Time // as last set
 	writeDeadline time.Time
 	broken        bool // a write failed: close after this request
+	linger        bool // the client may still be sending: close gently
 
 	// The disconnect watch (watch.go).
 	watchMu    sync.Mutex
@@ -300,12 +319,12 @@ func (r *connReader) Read(p []byte) (int, error) {
 
 var errHeaderTooLarge = errors.New("request head too large")
 
-// setReadDeadline arms the read deadline. With coarse, a deadline less
-// than a second later than the one already armed is left as it is: the
-// connection then times out up to a second early, and most requests cost
-// no timer update.
+// setReadDeadline arms the read deadline. With coarse, a deadline later
+// than the one already armed by less than 1/64 of the time that one has
+// left is not armed: the connection may then time out that much early,
+// and a deadline renewed for every request costs no timer update.
 func (c *conn) setReadDeadline(t time.Time, coarse bool) {
-	if coarse && !c.readDeadline.IsZero() && !t.Before(c.readDeadline) && t.Sub(c.readDeadline) < time.Second {
+	if coarse && closeEnough(c.readDeadline, t) {
 		return
 	}
 	c.readDeadline = t
@@ -314,18 +333,44 @@ func (c *conn) setReadDeadline(t time.Time, coarse bool) {
 
 // setWriteDeadline is setReadDeadline's twin for writes.
 func (c *conn) setWriteDeadline(t time.Time, coarse bool) error {
-	if coarse && !c.writeDeadline.IsZero() && !t.Before(c.writeDeadline) && t.Sub(c.writeDeadline) < time.Second {
+	if coarse && closeEnough(c.writeDeadline, t) {
 		return nil
 	}
 	c.writeDeadline = t
 	return c.nc.SetWriteDeadline(t)
 }
 
+// closeEnough reports whether deadline armed may stand in for want.
+func closeEnough(armed, want time.Time) bool {
+	if armed.IsZero() || want.Before(armed) {
+		return false
+	}
+	return want.Sub(armed) <= time.Until(armed)/64
+}
+
+// close ends the connection. When the client may still be sending (an
+// unread request body), the write side is shut first and what arrives is
+// read and dropped for a moment: closing a socket with unread data makes
+// the kernel reset the connection, and the client would lose the answer
+// it has not read yet (net/http does the same).
 func (c *conn) close() {
 	c.bw.Flush()
+	if c.linger {
+		if cw, ok := c.raw.(interface{ CloseWrite() error }); ok && c.tls == nil {
+			cw.CloseWrite()
+			c.raw.SetReadDeadline(time.Now().Add(lingerTime))
+			io.Copy(io.Discard, io.LimitReader(c.raw, maxLinger))
+		}
+	}
 	c.nc.Close()
 	c.srv.forget(c)
 }
+
+// How long, and how much, close reads from a client still sending.
+const (
+	lingerTime = 500 * time.Millisecond
+	maxLinger  = 8 << 20
+)
 
 // serve reads and answers requests until the connection ends.
 func (c *conn) serve(base context.Context) {

@@ -61,19 +61,42 @@ type pconn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	read   int64 // bytes read from conn since the request was written
+	limit  int64 // bytes the answer's head may still take; <0: no limit
+	wrote  bool  // the whole request was written
 	reused bool  // it had carried a request before this one
 	since  time.Time
 }
 
 func (c *pconn) Read(p []byte) (int, error) {
+	if c.limit >= 0 {
+		if c.limit == 0 {
+			return 0, errAnswerHeadTooLarge
+		}
+		if int64(len(p)) > c.limit {
+			p = p[:c.limit]
+		}
+	}
 	n, err := c.conn.Read(p)
 	c.read += int64(n)
+	if c.limit >= 0 {
+		c.limit -= int64(n)
+	}
 	return n, err
 }
 
+// maxAnswerHead bounds the head of an answer (net/http's Transport allows
+// 10 MB; an OpenAI-compatible server sends a few hundred bytes), and
+// maxInformational the 1xx answers before the real one.
+const (
+	maxAnswerHead    = 1 << 20
+	maxInformational = 5
+)
+
+var errAnswerHeadTooLarge = errors.New("the answer's head is larger than 1 MiB")
+
 // trustIdle is how long an idle connection is used without first checking
 // that the server has not closed it.
-const trustIdle = time.Second
+const trustIdle = 100 * time.Millisecond
 
 // aLongTimeAgo is a deadline in the past: it makes blocked and future
 // reads and writes on a connection fail at once.
@@ -128,9 +151,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ctx.Err())
 		}
 		// A kept-alive connection the server closed while it was idle
-		// fails before a byte of the answer arrives; the server has not
-		// seen the request. Try once more on a fresh connection.
-		if !retried && c.reused && c.read == 0 && staleError(err) {
+		// fails before a byte of the answer arrives. Try once more on a
+		// fresh connection when the server cannot have acted on the
+		// request: it was not written whole, or repeating it is harmless.
+		// (A POST written whole may have been read and acted on by a
+		// server that then failed; sending it again could run it twice.)
+		if !retried && c.reused && c.read == 0 && staleError(err) && (!c.wrote || replayable(req)) {
 			t.dropIdle(p)
 			continue
 		}
@@ -190,6 +216,18 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
+}
+
+// replayable reports whether req may be sent again after a failure the
+// server may have seen (RFC 9110, 9.2.2; net/http's rule).
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 // staleError reports whether err is what a write to, or a read from, a
@@ -258,8 +296,9 @@ func (t *Transport) get(ctx context.Context, p *pool) (*pconn, error) {
 		}
 		t.mu.Unlock()
 		// A connection idle a moment ago is trusted without the peek (a
-		// system call): servers close idle connections after seconds,
-		// and a closed one is retried anyway.
+		// system call): servers close idle connections after seconds.
+		// Should one have closed it anyway, the request fails before
+		// any answer and is sent again if it is replayable.
 		if now.Sub(c.since) < trustIdle || c.alive() {
 			c.reused, c.read = true, 0
 			return c, nil
@@ -283,7 +322,7 @@ func (t *Transport) dial(ctx context.Context, p *pool) (*pconn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &pconn{conn: nc}
+	c := &pconn{conn: nc, limit: -1}
 	if sc, ok := nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
@@ -395,16 +434,23 @@ func (t *Transport) exchange(ctx context.Context, p *pool, c *pconn, req *http.R
 		c.conn.Close()
 		return nil, err
 	}
+	c.wrote = false
 	if err := writeRequest(c.bw, req, body); err != nil {
 		return fail(err)
 	}
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
+	c.wrote = true
 	var resp *http.Response
-	for {
+	for informational := 0; ; informational++ {
+		if informational > maxInformational {
+			return fail(fmt.Errorf("more than %d informational (1xx) answers", maxInformational))
+		}
+		c.limit = maxAnswerHead
 		var err error
 		resp, err = readResponse(c.br, req)
+		c.limit = -1
 		if err != nil {
 			return fail(err)
 		}

@@ -23,8 +23,14 @@ type watcher struct {
 	running bool // the ticking goroutine runs
 }
 
-// add lists c, whose request's context cancel ends.
+// add lists c, whose request's context cancel ends. It runs on c's
+// goroutine. A connection with data already waiting (a pipelined request)
+// is not listed: its client is sending, and a background read would take
+// bytes that belong to the next request.
 func (w *watcher) add(c *conn, cancel func()) {
+	if c.br.Buffered() > 0 || len(c.rd.pending) > 0 {
+		return
+	}
 	c.watchMu.Lock()
 	c.cancel = cancel
 	c.watchMu.Unlock()
@@ -142,7 +148,7 @@ func (c *conn) startWatch() {
 		n, err := c.nc.Read(b[:])
 		if n == 1 {
 			// The next request (pipelined) began: keep its first byte.
-			c.rd.pending = append(c.rd.pending[:0], b[0])
+			c.rd.pending = append(c.rd.pending, b[0])
 			return
 		}
 		c.watchMu.Lock()
