@@ -165,14 +165,14 @@ func Migrate(ctx context.Context, db *sql.DB, o Options) error {
 // checkForeign refuses a file that is not, and is not about to become,
 // one of the caller's: another application's id, or tables but no id.
 func checkForeign(ctx context.Context, db *sql.DB, o Options) error {
+	// One statement, so one snapshot: read apart, another process's first
+	// migration could commit between the reads, and the file would look
+	// like tables without an id.
 	var appID, version, tables int64
-	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT
+		(SELECT application_id FROM pragma_application_id()),
+		(SELECT user_version FROM pragma_user_version()),
+		(SELECT count(*) FROM sqlite_schema)`).Scan(&appID, &version, &tables); err != nil {
 		return err
 	}
 	if appID != 0 && appID != int64(o.ApplicationID) || appID == 0 && (version != 0 || tables != 0) {
