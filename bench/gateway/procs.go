@@ -198,6 +198,13 @@ func runAnchorChild(upstreamURL string) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 	fmt.Printf("anchor: http://%s\n", ln.Addr())
+	waitForParent()
+	return nil
+}
+
+// waitForParent returns when the child's standard input closes (the
+// benchmark ended or died) or the child is signalled.
+func waitForParent() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -205,7 +212,6 @@ func runAnchorChild(upstreamURL string) error {
 		stop()
 	}()
 	<-ctx.Done()
-	return nil
 }
 
 // runUpstreamChild is the -upstream-child mode: it serves the test upstream
@@ -219,13 +225,7 @@ func runUpstreamChild(latency time.Duration) error {
 	})
 	defer s.Close()
 	fmt.Printf("upstream: %s\n", s.URL)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		stop()
-	}()
-	<-ctx.Done()
+	waitForParent()
 	return nil
 }
 
