@@ -54,6 +54,13 @@ func TestAuth(t *testing.T) {
 			}
 			resp, b := h.do(tt.method, tt.path, tt.secret, body, tt.header...)
 			wantError(t, resp, b, tt.status, tt.typ, tt.code)
+			if tt.status == 401 && strings.HasPrefix(tt.path, "/v1/chat") {
+				// Failed authentication is audited, with the caller's address.
+				e := h.audit.inference(t, resp.Header.Get("X-Request-Id"))
+				if e.actor != "anonymous" || e.data["decision"] != "denied:auth" || e.data["remote"] == "" || e.data["remote"] == nil {
+					t.Errorf("audit entry: actor %q, data %v", e.actor, e.data)
+				}
+			}
 			if strings.Contains(string(b), inference) || strings.Contains(string(b), h.admin) {
 				t.Errorf("the error echoes a secret: %s", b)
 			}

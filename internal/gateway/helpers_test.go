@@ -88,7 +88,7 @@ func newHarness(t testing.TB, s setup) *harness {
 	if s.quiet {
 		level = slog.LevelInfo
 	}
-	h := &harness{t: t, mgr: mgr, hasher: hasher, admin: admin, audit: &auditLog{}, logs: &syncBuffer{}}
+	h := &harness{t: t, mgr: mgr, hasher: hasher, admin: admin, audit: &auditLog{t: t}, logs: &syncBuffer{}}
 	opts := gateway.Options{
 		Backends:           s.backends,
 		Authenticate:       cache.Authenticate,
@@ -332,11 +332,17 @@ type event struct {
 
 // auditLog collects the gateway's audit records.
 type auditLog struct {
+	t      testing.TB
 	mu     sync.Mutex
 	events []event
 }
 
 func (a *auditLog) record(kind, actor string, data map[string]any) {
+	if actor == "" {
+		// The real log refuses such an entry (audit.Writer): it would
+		// be lost.
+		a.t.Errorf("audit entry %s without an actor: %v", kind, data)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.events = append(a.events, event{kind, actor, data})

@@ -78,7 +78,7 @@ func (s *Server) inference(ep backend.Endpoint, decode decodeFunc) http.Handler 
 		defer s.inflight.Done()
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec()
-		rec := &record{start: time.Now(), requestID: requestID(w), endpoint: string(ep)}
+		rec := &record{start: time.Now(), remote: r.RemoteAddr, requestID: requestID(w), endpoint: string(ep)}
 		var out *clientOutput // set once a backend may write
 		defer func() {
 			if rec.status == 0 {

@@ -16,6 +16,7 @@ import (
 // metrics and the audit log.
 type record struct {
 	start     time.Time
+	remote    string // the client's address
 	requestID string
 	endpoint  string
 	key       *keys.Key
@@ -62,11 +63,16 @@ func (s *Server) finish(r *record) {
 		"tokens_out": r.usage.CompletionTokens,
 		"latency_ms": float64(latency.Microseconds()) / 1000,
 	}
-	actor := ""
+	// A request refused before a key was known is audited too (failed
+	// authentication is what an audit is for), under an actor no key
+	// can have, with the address it came from.
+	actor := anonymous
 	if r.key != nil {
 		actor = r.key.ID
 		data["key_id"] = r.key.ID
 		data["tenant"] = r.key.Tenant
+	} else {
+		data["remote"] = r.remote
 	}
 	if r.ttft > 0 {
 		data["ttft_ms"] = float64(r.ttft.Microseconds()) / 1000
@@ -86,5 +92,8 @@ func (s *Server) finish(r *record) {
 			"latency", latency, "tokens_in", r.usage.PromptTokens, "tokens_out", r.usage.CompletionTokens, "decision", r.decision)
 	}
 }
+
+// anonymous is the audit actor of requests without a valid key.
+const anonymous = "anonymous"
 
 func statusLabel(code int) string { return strconv.Itoa(code) }
