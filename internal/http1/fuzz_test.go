@@ -32,6 +32,7 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add([]byte("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nT: 1\r\n\r\n"))
 	f.Add([]byte("GET /?a=b HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n"))
 	f.Add([]byte("GET http://h/x HTTP/1.1\r\nHost: h\r\nX: a\r\nX: b\r\n\r\n"))
+	f.Add([]byte("POST /p HTTP/1.1\r\nHost: h\r\nX-Pad: " + strings.Repeat("p", 5000) + "\r\nContent-Length: 2\r\n\r\nhi"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Server{MaxHeaderBytes: 4096}
 		s.init()

@@ -144,3 +144,52 @@ func plain(s, extra string) bool {
 // newChunkedReader decodes the chunked transfer coding; it returns io.EOF
 // after the last chunk, before the trailer section.
 func newChunkedReader(r io.Reader) io.Reader { return httputil.NewChunkedReader(r) }
+
+// readLongHead reads a head that does not fit br's buffer, through the
+// empty line that ends it. The reader under br bounds its size.
+func readLongHead(br *bufio.Reader) ([]byte, error) {
+	var head []byte
+	lineStart := 0
+	for {
+		chunk, err := br.ReadSlice('\n')
+		head = append(head, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue // a line longer than the buffer
+		}
+		if err != nil {
+			return nil, err
+		}
+		if line := head[lineStart:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+			return head, nil
+		}
+		lineStart = len(head)
+	}
+}
+
+// skipEmptyLines drops up to four CR or LF bytes before a request line:
+// some clients send a CRLF after a request body (RFC 9112, 2.2 asks
+// servers to ignore at least one empty line there).
+func skipEmptyLines(br *bufio.Reader) {
+	peek, _ := br.Peek(min(4, br.Buffered()))
+	n := 0
+	for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+		n++
+	}
+	br.Discard(n)
+}
+
+// validHost reports whether h may be a Host header: the characters of a
+// host name, an IP literal and a port (RFC 3986, 3.2.2), as net/http
+// accepts.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!$%&'()*+,-.:;=[]_~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -33,6 +33,7 @@ func badRequest(format string, args ...any) *requestError {
 func (c *conn) serveOne(base context.Context) bool {
 	s := c.srv
 	start := time.Now()
+	skipEmptyLines(c.br)
 	// The head must arrive within ReadHeaderTimeout of its first byte;
 	// when all of it is already here, no deadline is needed.
 	headDeadline := !headBuffered(c.br)
@@ -142,22 +143,13 @@ func (c *conn) readRequest(req *http.Request) error {
 			return badRequest("malformed request head")
 		}
 	default:
-		// A head larger than the buffer: parsed as it streams in.
-		tp := textproto.NewReader(c.br)
-		if line, err = tp.ReadLine(); err != nil {
+		// A head larger than the buffer: gathered line by line (bounded
+		// by the reader's limit), then parsed by the same rules.
+		if head, err = readLongHead(c.br); err != nil {
 			return c.headError(err)
 		}
-		mh, err := tp.ReadMIMEHeader()
-		if err != nil {
-			return c.headError(err)
-		}
-		hdr = http.Header(mh)
-		for k, vs := range hdr {
-			for _, v := range vs {
-				if !validValue(v) {
-					return badRequest("invalid value in header %s", truncate(k))
-				}
-			}
+		if line, hdr, err = parseHead(head); err != nil {
+			return badRequest("malformed request head")
 		}
 	}
 	method, rest, ok1 := strings.Cut(line, " ")
@@ -200,6 +192,9 @@ func (c *conn) readRequest(req *http.Request) error {
 		return badRequest("more than one Host header")
 	case len(hosts) == 0 && minor >= 1:
 		return badRequest("missing Host header")
+	}
+	if len(hosts) == 1 && !validHost(hosts[0]) {
+		return badRequest("malformed Host header")
 	}
 	req.Host = req.URL.Host
 	if req.Host == "" && len(hosts) == 1 {

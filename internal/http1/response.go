@@ -88,10 +88,11 @@ func (w *response) WriteHeader(code int) {
 	// Changes to the header after WriteHeader have no effect (as with
 	// net/http): the head is written now when its framing is known, and
 	// otherwise from a copy.
-	if w.contentLength >= 0 || code == http.StatusNoContent || code == http.StatusNotModified {
+	_, typed := w.header["Content-Type"]
+	if w.contentLength >= 0 && (typed || !w.bodyAllowed) || code == http.StatusNoContent || code == http.StatusNotModified {
 		w.writeHead()
 	} else {
-		w.snap = w.header.Clone()
+		w.snap = w.header.Clone() // the head waits for the first write (framing, sniffing)
 	}
 }
 
@@ -248,8 +249,8 @@ func (w *response) writeHead() {
 		w.closeAfter = true
 		w.c.linger = true
 	}
-	if w.req.ProtoMinor == 0 && !w.req.Close {
-		if w.contentLength >= 0 || w.done {
+	if w.req.ProtoMinor == 0 && !w.req.Close && !headerHasToken(h["Connection"], "close") {
+		if w.contentLength >= 0 || w.done || !w.bodyAllowed {
 			h["Connection"] = keepAlive
 		} else {
 			w.closeAfter = true

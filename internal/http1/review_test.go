@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -185,5 +186,124 @@ func TestTemporaryAcceptError(t *testing.T) {
 	}
 	if temporaryAcceptError(net.ErrClosed) || temporaryAcceptError(errors.New("boom")) {
 		t.Error("a closed listener or an unknown error is retried")
+	}
+}
+
+func TestServerLongHeadsFollowTheSameRules(t *testing.T) {
+	addr := serve(t, &Server{Handler: echo})
+	pad := "X-Pad: " + strings.Repeat("p", 5000) + "\r\n" // past the 4 KiB buffer
+	for _, tc := range []struct{ name, req string }{
+		{"space before colon", "POST /first HTTP/1.1\r\nHost: a\r\n" + pad + "Content-Length : 36\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"folded line", "POST /first HTTP/1.1\r\nHost: a\r\n" + pad + "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"},
+		{"control character", "GET / HTTP/1.1\r\nHost: a\r\n" + pad + "X-A: b\x01\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := raw(t, addr, tc.req)
+			if !strings.HasPrefix(out, "HTTP/1.1 400 ") || strings.Contains(out, "smuggled") {
+				t.Errorf("answer %.200q, want one 400", out)
+			}
+		})
+	}
+	out := raw(t, addr, "GET /long HTTP/1.1\r\nHost: a\r\n"+pad+"Connection: close\r\n\r\n")
+	if !strings.HasPrefix(out, "HTTP/1.1 200 ") || !strings.Contains(out, `"path":"/long"`) {
+		t.Errorf("a valid long head: %.200q", out)
+	}
+}
+
+func TestServerRequestEdges(t *testing.T) {
+	addr := serve(t, &Server{Handler: echo})
+	// A CRLF after a body (old clients send one) before the next request.
+	out := raw(t, addr, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if strings.Count(out, "HTTP/1.1 200 OK") != 2 {
+		t.Errorf("CRLF between requests: %q", out)
+	}
+	out = raw(t, addr, "GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n")
+	if !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+		t.Errorf("malformed Host: %.100q", out)
+	}
+}
+
+// TestServerWatchesDespiteBufferedBytes: bytes after a request (a CRLF,
+// a pipelined request) do not stop the server from noticing that the
+// client left.
+func TestServerWatchesDespiteBufferedBytes(t *testing.T) {
+	canceled := make(chan bool, 1)
+	addr := serve(t, &Server{DisconnectAfter: 10 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		select {
+		case <-r.Context().Done():
+			canceled <- true
+		case <-time.After(3 * time.Second):
+			canceled <- false
+		}
+	})})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\n")
+	time.Sleep(60 * time.Millisecond)
+	conn.Close()
+	if !<-canceled {
+		t.Error("the context was not canceled when the client left")
+	}
+}
+
+// TestServerHandlerReadDeadline: a read deadline the handler sets is not
+// taken for the client leaving.
+func TestServerHandlerReadDeadline(t *testing.T) {
+	result := make(chan error, 1)
+	addr := serve(t, &Server{DisconnectAfter: 5 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond) // watched by now
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		time.Sleep(60 * time.Millisecond)
+		result <- r.Context().Err()
+		io.WriteString(w, "done")
+	})})
+	out := raw(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if err := <-result; err != nil || !strings.HasSuffix(out, "done") {
+		t.Errorf("context %v, answer %q; want the request to run to its end", err, out)
+	}
+}
+
+func TestServerAnswerFraming(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "bye")
+	})
+	mux.HandleFunc("/typed", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "14")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "<html></html>\n")
+	})
+	addr := serve(t, &Server{Handler: mux})
+	out := raw(t, addr, "GET /close HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /close HTTP/1.0\r\n\r\n")
+	if strings.Count(out, "HTTP/1.1 200") != 1 || strings.Contains(out, "keep-alive") {
+		t.Errorf("HTTP/1.0, handler closes: %q", out)
+	}
+	out = raw(t, addr, "GET /typed HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if !strings.Contains(out, "Content-Type: text/html") {
+		t.Errorf("declared length, no type: %q", out)
+	}
+}
+
+func TestServerAnswersBeforeAnUnreadUploadOverTLS(t *testing.T) {
+	cert, pool := testCert(t)
+	addr := serve(t, &Server{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no key", http.StatusUnauthorized)
+	})})
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer c.CloseIdleConnections()
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	for i := range 5 {
+		resp, err := c.Post("https://"+addr+"/", "application/octet-stream", bytes.NewReader(big))
+		if err != nil {
+			t.Fatalf("upload %d: %v; want the 401", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("upload %d: status %d", i, resp.StatusCode)
+		}
 	}
 }

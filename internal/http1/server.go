@@ -182,6 +182,9 @@ func (s *Server) newConn(nc net.Conn, tlsConfig *tls.Config) *conn {
 	c.rd = connReader{c: c, limit: -1}
 	c.br = bufio.NewReaderSize(&c.rd, 4<<10)
 	c.bw = bufio.NewWriterSize(c.nc, 4<<10)
+	// Idle until its first request begins (a TLS handshake included), so
+	// that Shutdown does not wait for a client that sends nothing.
+	c.state.Store(stateIdle)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown.Load() {
@@ -356,7 +359,10 @@ func closeEnough(armed, want time.Time) bool {
 func (c *conn) close() {
 	c.bw.Flush()
 	if c.linger {
-		if cw, ok := c.raw.(interface{ CloseWrite() error }); ok && c.tls == nil {
+		if cw, ok := c.raw.(interface{ CloseWrite() error }); ok {
+			if c.tls != nil {
+				c.tls.CloseWrite() // close_notify; the TCP side is shut below
+			}
 			cw.CloseWrite()
 			c.raw.SetReadDeadline(time.Now().Add(lingerTime))
 			io.Copy(io.Discard, io.LimitReader(c.raw, maxLinger))

@@ -509,27 +509,58 @@ func (b *respBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close releases the connection. Unread bytes of the body that have
-// already arrived (the end of a chunked stream after its last event) are
-// read, so that the connection can be kept; anything more closes it.
+// Close releases the connection. The rest of the body, if it is short,
+// is read and dropped so that the connection can be kept: from the buffer
+// when part of it is there, and otherwise in the background, for a
+// moment (a
+// stream's final chunk often lands just after its last event, and
+// waiting for it here would delay the caller). Anything longer or later
+// closes the connection.
 func (b *respBody) Close() error {
 	if b.done {
 		return nil
 	}
-	reuse := false
-	if b.keep && b.c.br.Buffered() > 0 {
+	if !b.keep {
+		b.release(false)
+		return nil
+	}
+	if b.c.br.Buffered() > 0 {
 		// Reads served from the buffer succeed; one that would need the
 		// network fails at once. (A deadline set by a cancellation in
 		// the meantime is caught by release.)
-		const most = 64 << 10
 		b.c.conn.SetReadDeadline(aLongTimeAgo)
-		n, err := io.Copy(io.Discard, io.LimitReader(b.r, most))
+		n, err := io.Copy(io.Discard, io.LimitReader(b.r, maxDrain))
 		b.c.conn.SetReadDeadline(time.Time{})
-		reuse = err == nil && n < most // io.Copy stopped at the body's end
+		// Stopped at the body's end, or not: a framing reader does not
+		// read on after an error, so there is no waiting for more.
+		b.release(err == nil && n < maxDrain)
+		return nil
 	}
-	b.release(reuse)
+	// Not here yet: detach from the request's context and wait a little.
+	b.done = true
+	if !b.stop() {
+		b.c.conn.Close()
+		return nil
+	}
+	go func() {
+		b.c.conn.SetReadDeadline(time.Now().Add(drainWait))
+		n, err := io.Copy(io.Discard, io.LimitReader(b.r, maxDrain))
+		b.c.conn.SetReadDeadline(time.Time{})
+		if err == nil && n < maxDrain && b.c.br.Buffered() == 0 {
+			b.t.put(b.p, b.c)
+			return
+		}
+		b.c.conn.Close()
+	}()
 	return nil
 }
+
+// How much of an unread body, and for how long, Close reads to keep the
+// connection.
+const (
+	maxDrain  = 64 << 10
+	drainWait = 50 * time.Millisecond
+)
 
 // release returns the connection to the pool if reuse allows it and the
 // context did not abort it, and closes it otherwise.

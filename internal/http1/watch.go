@@ -1,6 +1,8 @@
 package http1
 
 import (
+	"errors"
+	"os"
 	"sync"
 	"time"
 )
@@ -24,13 +26,9 @@ type watcher struct {
 }
 
 // add lists c, whose request's context cancel ends. It runs on c's
-// goroutine. A connection with data already waiting (a pipelined request)
-// is not listed: its client is sending, and a background read would take
-// bytes that belong to the next request.
+// goroutine. Bytes a background read takes are kept in order after what
+// is already buffered (connReader returns them before reading again).
 func (w *watcher) add(c *conn, cancel func()) {
-	if c.br.Buffered() > 0 || len(c.rd.pending) > 0 {
-		return
-	}
 	c.watchMu.Lock()
 	c.cancel = cancel
 	c.watchMu.Unlock()
@@ -154,7 +152,9 @@ func (c *conn) startWatch() {
 		c.watchMu.Lock()
 		stopped := c.watchStop
 		c.watchMu.Unlock()
-		if err != nil && !stopped {
+		// A timeout is a read deadline the handler set
+		// (ResponseController), not the client leaving.
+		if err != nil && !stopped && !errors.Is(err, os.ErrDeadlineExceeded) {
 			cancel() // the client closed or reset the connection
 		}
 	}()
