@@ -23,3 +23,18 @@ func (c *pconn) alive() bool {
 	})
 	return err == nil && quiet
 }
+
+// waiting reports whether bytes have arrived on the connection that no
+// read has taken yet. It peeks without blocking.
+func (c *pconn) waiting() bool {
+	if c.raw == nil {
+		return false
+	}
+	var buf [1]byte
+	n := 0
+	c.raw.Read(func(fd uintptr) bool {
+		n, _, _ = unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return true // never wait
+	})
+	return n > 0
+}

@@ -509,49 +509,26 @@ func (b *respBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close releases the connection. The rest of the body, if it is short,
-// is read and dropped so that the connection can be kept: from the buffer
-// when part of it is there, and otherwise in the background, for a
-// moment (a
-// stream's final chunk often lands just after its last event, and
-// waiting for it here would delay the caller). Anything longer or later
-// closes the connection.
+// Close releases the connection. The rest of the body is read and dropped
+// so that the connection can be kept, when it has already arrived (say,
+// a stream's final chunk after its last event): from the buffer, or from
+// the socket when bytes wait there, allowing a moment for the rest of a
+// frame. Otherwise the connection is closed, which also tells the server
+// to stop (a stream whose client went away must not run on).
 func (b *respBody) Close() error {
 	if b.done {
 		return nil
 	}
-	if !b.keep {
+	if !b.keep || b.c.br.Buffered() == 0 && !b.c.waiting() {
 		b.release(false)
 		return nil
 	}
-	if b.c.br.Buffered() > 0 {
-		// Reads served from the buffer succeed; one that would need the
-		// network fails at once. (A deadline set by a cancellation in
-		// the meantime is caught by release.)
-		b.c.conn.SetReadDeadline(aLongTimeAgo)
-		n, err := io.Copy(io.Discard, io.LimitReader(b.r, maxDrain))
-		b.c.conn.SetReadDeadline(time.Time{})
-		// Stopped at the body's end, or not: a framing reader does not
-		// read on after an error, so there is no waiting for more.
-		b.release(err == nil && n < maxDrain)
-		return nil
-	}
-	// Not here yet: detach from the request's context and wait a little.
-	b.done = true
-	if !b.stop() {
-		b.c.conn.Close()
-		return nil
-	}
-	go func() {
-		b.c.conn.SetReadDeadline(time.Now().Add(drainWait))
-		n, err := io.Copy(io.Discard, io.LimitReader(b.r, maxDrain))
-		b.c.conn.SetReadDeadline(time.Time{})
-		if err == nil && n < maxDrain && b.c.br.Buffered() == 0 {
-			b.t.put(b.p, b.c)
-			return
-		}
-		b.c.conn.Close()
-	}()
+	b.c.conn.SetReadDeadline(time.Now().Add(drainWait))
+	n, err := io.Copy(io.Discard, io.LimitReader(b.r, maxDrain))
+	b.c.conn.SetReadDeadline(time.Time{})
+	// (A deadline set by a cancellation in the meantime is caught by
+	// release.)
+	b.release(err == nil && n < maxDrain) // stopped at the body's end
 	return nil
 }
 
@@ -559,7 +536,7 @@ func (b *respBody) Close() error {
 // connection.
 const (
 	maxDrain  = 64 << 10
-	drainWait = 50 * time.Millisecond
+	drainWait = 2 * time.Millisecond
 )
 
 // release returns the connection to the pool if reuse allows it and the
