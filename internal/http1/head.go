@@ -181,13 +181,17 @@ func skipEmptyLines(br *bufio.Reader) {
 // validHost reports whether h may be a Host header: the characters of a
 // host name, an IP literal and a port (RFC 3986, 3.2.2), as net/http
 // accepts.
-func validHost(h string) bool {
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!$%&'()*+,-.:;=[]_~", c) >= 0:
-		default:
+func validHost(h string) bool { return plain(h, "!$%&'()*+,-.:;=[]_~") }
+
+// validToken reports whether s is an HTTP token (RFC 9110, 5.6.2): a
+// method or a header name.
+func validToken(s string) bool { return s != "" && plain(s, "!#$%&'*+-.^_`|~") }
+
+// validValue reports whether s may be a header field value: no control
+// characters other than tab.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
 			return false
 		}
 	}
