@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"sov.dev/sov/internal/gateway"
 	"sov.dev/sov/internal/keys"
 	"sov.dev/sov/internal/limits"
 )
@@ -42,18 +41,10 @@ func newAdmission(ctx context.Context, store keys.Store, log *slog.Logger) (*adm
 	return a, nil
 }
 
-var gatewayLimit = map[limits.Limit]string{
-	limits.Concurrency:       "concurrency",
-	limits.RequestsPerMinute: "rpm",
-	limits.TokensPerMinute:   "tpm",
-	limits.Budget:            "budget",
-	limits.Revoked:           "revoked",
-}
-
-func (a *admission) admit(k *keys.Key, estimate int64) (func(int64), *gateway.Denial) {
+func (a *admission) admit(k *keys.Key, estimate int64) (func(int64), *limits.Denial) {
 	t, d := a.lim.Acquire(k, estimate, time.Now())
 	if d != nil {
-		return nil, &gateway.Denial{Limit: gatewayLimit[d.Limit], Message: d.Message, RetryAfter: d.RetryAfter, Retry: d.Retry}
+		return nil, d
 	}
 	return func(used int64) { t.Release(used, time.Now()) }, nil
 }

@@ -28,6 +28,7 @@ import (
 	"sov.dev/sov/internal/gateway"
 	"sov.dev/sov/internal/keys"
 	"sov.dev/sov/internal/keys/memory"
+	"sov.dev/sov/internal/limits"
 	"sov.dev/sov/internal/runner"
 	"sov.dev/sov/internal/synth"
 	"sov.dev/sov/internal/upstream"
@@ -39,7 +40,7 @@ import (
 type setup struct {
 	backends       []backend.Backend
 	tenants        map[string][]string
-	admit          func(k *keys.Key, estimate int64) (func(int64), *gateway.Denial)
+	admit          func(k *keys.Key, estimate int64) (func(int64), *limits.Denial)
 	cors           []string
 	maxBody        int64
 	requestTimeout time.Duration

@@ -14,6 +14,7 @@ import (
 
 	"sov.dev/sov/internal/backend"
 	"sov.dev/sov/internal/keys"
+	"sov.dev/sov/internal/limits"
 	"sov.dev/sov/internal/openai"
 )
 
@@ -158,13 +159,19 @@ func (s *Server) inference(ep backend.Endpoint, decode decodeFunc) http.Handler 
 		rec.routed = true
 		release, denial := s.opts.Admit(k, d.estimate)
 		if denial != nil {
-			typ, code := "rate_limit_error", "rate_limit_exceeded"
-			if denial.Limit == "budget" {
-				typ, code = "insufficient_quota", "insufficient_quota" // as OpenAI sends it
+			switch denial.Limit {
+			case limits.Revoked:
+				// Revoked between authentication and admission: the key is
+				// no longer valid, as the next request will be told.
+				aerr = apiError(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "", "Incorrect API key provided.")
+			case limits.Budget:
+				aerr = apiError(http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota", "", denial.Message) // as OpenAI sends it
+				retryAfter(w, denial.RetryAfter, denial.Retry)
+			default:
+				aerr = apiError(http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "", denial.Message)
+				retryAfter(w, denial.RetryAfter, denial.Retry)
 			}
-			aerr = apiError(http.StatusTooManyRequests, typ, code, "", denial.Message)
-			rec.fail(aerr, "denied:"+denial.Limit)
-			retryAfter(w, denial.RetryAfter, denial.Retry)
+			rec.fail(aerr, "denied:"+limitName[denial.Limit])
 			writeError(w, r, aerr)
 			return
 		}
@@ -240,6 +247,16 @@ func (s *Server) inference(ep backend.Endpoint, decode decodeFunc) http.Handler 
 			writeError(w, r, ae)
 		}
 	})
+}
+
+// limitName is a limit's name in audit decisions ("denied:rpm") and
+// metrics.
+var limitName = map[limits.Limit]string{
+	limits.Concurrency:       "concurrency",
+	limits.RequestsPerMinute: "rpm",
+	limits.TokensPerMinute:   "tpm",
+	limits.Budget:            "budget",
+	limits.Revoked:           "revoked",
 }
 
 // jurisdictions is where a key's requests may be processed: the

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"sov.dev/sov/internal/gateway"
 	"sov.dev/sov/internal/keys"
 	"sov.dev/sov/internal/limits"
 	"sov.dev/sov/internal/upstream/upstreamtest"
@@ -16,18 +15,11 @@ import (
 
 // admitter adapts the real limits.Limiter to gateway.Options.Admit, the
 // way `sov serve` does.
-func admitter(l *limits.Limiter) func(*keys.Key, int64) (func(int64), *gateway.Denial) {
-	names := map[limits.Limit]string{
-		limits.Concurrency:       "concurrency",
-		limits.RequestsPerMinute: "rpm",
-		limits.TokensPerMinute:   "tpm",
-		limits.Budget:            "budget",
-		limits.Revoked:           "revoked",
-	}
-	return func(k *keys.Key, estimate int64) (func(int64), *gateway.Denial) {
+func admitter(l *limits.Limiter) func(*keys.Key, int64) (func(int64), *limits.Denial) {
+	return func(k *keys.Key, estimate int64) (func(int64), *limits.Denial) {
 		t, d := l.Acquire(k, estimate, time.Now())
 		if d != nil {
-			return nil, &gateway.Denial{Limit: names[d.Limit], Message: d.Message, RetryAfter: d.RetryAfter, Retry: d.Retry}
+			return nil, d
 		}
 		return func(used int64) { t.Release(used, time.Now()) }, nil
 	}
@@ -163,5 +155,27 @@ func TestBudget(t *testing.T) {
 	}
 	if got := metric(h.metrics(), "sov_denied_total", map[string]string{"reason": "budget"}); got != 1 {
 		t.Errorf("sov_denied_total{reason=budget} = %v", got)
+	}
+}
+
+// TestRevokedAtAdmission: a key revoked between authentication and the
+// limits check is refused as an invalid key (401), not as a rate limit.
+func TestRevokedAtAdmission(t *testing.T) {
+	up := newUpstream(t, upstreamtest.Options{Models: []string{"m"}, Reply: "ok"})
+	h := newHarness(t, setup{backends: backends(served(t, "up", "", up, "m")),
+		admit: func(k *keys.Key, _ int64) (func(int64), *limits.Denial) {
+			return nil, &limits.Denial{Limit: limits.Revoked, Message: "key " + k.Name + " is revoked"}
+		}})
+	secret := h.key(keys.CreateOptions{Name: "app"})
+	resp, b := h.chat(secret, chatBody("m", "hi", ""))
+	wantError(t, resp, b, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key")
+	if resp.Header.Get("Retry-After") != "" {
+		t.Errorf("retry-after on a revoked key: %q", resp.Header.Get("Retry-After"))
+	}
+	if e := h.audit.inference(t, resp.Header.Get("X-Request-Id")); e.data["decision"] != "denied:revoked" {
+		t.Errorf("decision %v", e.data["decision"])
+	}
+	if n := len(up.RequestsTo("/v1/chat/completions")); n != 0 {
+		t.Errorf("the upstream got %d requests", n)
 	}
 }

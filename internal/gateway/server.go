@@ -22,20 +22,13 @@ import (
 	"time"
 
 	"sov.dev/sov/internal/http1"
+	"sov.dev/sov/internal/limits"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sov.dev/sov/internal/backend"
 	"sov.dev/sov/internal/keys"
 )
-
-// Denial is a limit that refused a request.
-type Denial struct {
-	Limit      string        // "rpm", "tpm", "concurrency", "budget"
-	Message    string        // says which key and which limit
-	RetryAfter time.Duration // when trying again may succeed
-	Retry      bool          // false: do not retry (an exhausted budget)
-}
 
 // Options wires a Server. Authenticate is required; the others may be nil.
 type Options struct {
@@ -45,7 +38,7 @@ type Options struct {
 	Authenticate func(secret string) (*keys.Key, error)
 	// Admit applies a key's limits to a request expected to use about
 	// estimate tokens; release settles with the tokens actually used.
-	Admit func(k *keys.Key, estimate int64) (release func(used int64), d *Denial)
+	Admit func(k *keys.Key, estimate int64) (release func(used int64), d *limits.Denial)
 	// Audit records an event without blocking.
 	Audit func(kind, actor string, data map[string]any)
 	// Admin serves the admin API (/admin/v1/...); nil disables it.
@@ -102,7 +95,7 @@ func New(opts Options) (*Server, error) {
 		opts.StreamWriteTimeout = 60 * time.Second
 	}
 	if opts.Admit == nil {
-		opts.Admit = func(*keys.Key, int64) (func(int64), *Denial) { return func(int64) {}, nil }
+		opts.Admit = func(*keys.Key, int64) (func(int64), *limits.Denial) { return func(int64) {}, nil }
 	}
 	if opts.Audit == nil {
 		opts.Audit = func(string, string, map[string]any) {}
