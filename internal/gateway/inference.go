@@ -305,6 +305,7 @@ type clientOutput struct {
 	usage        openai.Usage
 	keep         bool // keep the answer for the audit log
 	kept         bytes.Buffer
+	sse          *openai.Writer // the event framing, for a stream
 }
 
 var _ backend.Output = (*clientOutput)(nil)
@@ -314,9 +315,8 @@ func (o *clientOutput) begin(size int) {
 	o.ttft = time.Since(o.start)
 	h := o.w.Header()
 	if o.stream {
-		h["Content-Type"] = eventStream
-		h["Cache-Control"] = noCache
-		h["X-Accel-Buffering"] = no
+		openai.WriteHeaders(h)
+		o.sse = openai.NewWriter(o.w)
 	} else {
 		h["Content-Type"] = applicationJSON
 		// The length lets the body be flushed at once, ahead of the
@@ -327,13 +327,8 @@ func (o *clientOutput) begin(size int) {
 	o.w.WriteHeader(http.StatusOK)
 }
 
-// Header values, shared (net/http only reads them).
-var (
-	eventStream     = []string{"text/event-stream"}
-	noCache         = []string{"no-cache"}
-	no              = []string{"no"}
-	applicationJSON = []string{"application/json"}
-)
+// applicationJSON is a header value, shared (the server only reads it).
+var applicationJSON = []string{"application/json"}
 
 // setDeadline bounds the next write. The deadline also covers what
 // net/http writes after the handler returns (the end of a chunked
@@ -372,30 +367,18 @@ func (o *clientOutput) Data(p []byte) error {
 	return o.event(p)
 }
 
-var (
-	dataPrefix = []byte("data: ")
-	eventEnd   = []byte("\n\n")
-	doneEvent  = []byte("data: [DONE]\n\n")
-)
-
+// event writes one event of a stream that has begun.
 func (o *clientOutput) event(p []byte) error {
 	o.setDeadline() // a rolling deadline: each event gets its own
-	if _, err := o.w.Write(dataPrefix); err != nil {
-		return err
-	}
-	if _, err := o.w.Write(p); err != nil {
-		return err
-	}
-	if _, err := o.w.Write(eventEnd); err != nil {
-		return err
-	}
-	return o.rc.Flush()
+	return o.sse.Event(p)
 }
 
 func (o *clientOutput) done() {
+	if !o.started {
+		o.begin(0) // a stream without events still gets its headers
+	}
 	o.setDeadline()
-	o.w.Write(doneEvent)
-	o.rc.Flush()
+	o.sse.Done()
 }
 
 func (o *clientOutput) Usage(u openai.Usage) { o.usage = u }
