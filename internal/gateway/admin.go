@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,7 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request, admin *k
 		return
 	}
 	var req CreateKeyRequest
-	dec := json.NewDecoder(bytesReader(body))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		writeError(w, r, apiError(http.StatusBadRequest, "invalid_request_error", "", "", "Invalid JSON body: "+err.Error()))

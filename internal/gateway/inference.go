@@ -27,16 +27,6 @@ type decoded struct {
 
 type decodeFunc func(body []byte) (*decoded, error)
 
-// estimateTokens guesses a request's size before it runs, so that limits
-// can reserve it: about four bytes of JSON per prompt token, plus the most
-// the model may write.
-func estimateTokens(body []byte, maxOut int) int64 {
-	if maxOut <= 0 {
-		maxOut = 256
-	}
-	return int64(len(body)/4 + maxOut)
-}
-
 func handleChat(body []byte) (*decoded, error) {
 	c, err := openai.DecodeChatCompletionRequest(body)
 	if err != nil {
@@ -44,7 +34,7 @@ func handleChat(body []byte) (*decoded, error) {
 	}
 	r := &backend.Request{Endpoint: backend.Chat, Model: c.Model, Body: body, Chat: c, Stream: c.Stream,
 		IncludeUsage: c.Stream && c.StreamOptions != nil && c.StreamOptions.IncludeUsage}
-	return &decoded{req: r, estimate: estimateTokens(body, c.MaxOutputTokens())}, nil
+	return &decoded{req: r, estimate: limits.EstimateTokens(len(body), c.MaxOutputTokens())}, nil
 }
 
 func handleCompletion(body []byte) (*decoded, error) {
@@ -58,7 +48,7 @@ func handleCompletion(body []byte) (*decoded, error) {
 	}
 	r := &backend.Request{Endpoint: backend.Completion, Model: c.Model, Body: body, Completion: c, Stream: c.Stream,
 		IncludeUsage: c.Stream && c.StreamOptions != nil && c.StreamOptions.IncludeUsage}
-	return &decoded{req: r, estimate: estimateTokens(body, maxOut)}, nil
+	return &decoded{req: r, estimate: limits.EstimateTokens(len(body), maxOut)}, nil
 }
 
 func handleEmbedding(body []byte) (*decoded, error) {
@@ -67,7 +57,7 @@ func handleEmbedding(body []byte) (*decoded, error) {
 		return nil, err
 	}
 	r := &backend.Request{Endpoint: backend.Embedding, Model: e.Model, Body: body, Embedding: e}
-	return &decoded{req: r, estimate: int64(len(body)/4 + 1)}, nil
+	return &decoded{req: r, estimate: limits.EstimateTokens(len(body), 1)}, nil // no completion
 }
 
 // inference serves one of the OpenAI inference endpoints: authenticate,
@@ -171,7 +161,7 @@ func (s *Server) inference(ep backend.Endpoint, decode decodeFunc) http.Handler 
 				aerr = apiError(http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "", denial.Message)
 				retryAfter(w, denial.RetryAfter, denial.Retry)
 			}
-			rec.fail(aerr, "denied:"+limitName[denial.Limit])
+			rec.fail(aerr, "denied:"+string(denial.Limit))
 			writeError(w, r, aerr)
 			return
 		}
@@ -247,16 +237,6 @@ func (s *Server) inference(ep backend.Endpoint, decode decodeFunc) http.Handler 
 			writeError(w, r, ae)
 		}
 	})
-}
-
-// limitName is a limit's name in audit decisions ("denied:rpm") and
-// metrics.
-var limitName = map[limits.Limit]string{
-	limits.Concurrency:       "concurrency",
-	limits.RequestsPerMinute: "rpm",
-	limits.TokensPerMinute:   "tpm",
-	limits.Budget:            "budget",
-	limits.Revoked:           "revoked",
 }
 
 // jurisdictions is where a key's requests may be processed: the

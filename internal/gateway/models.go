@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -76,5 +74,3 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

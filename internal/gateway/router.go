@@ -39,19 +39,20 @@ func newRouter(bs []backend.Backend, log *slog.Logger) *router {
 	return &router{backends: bs, log: log, models: map[string][]int{}}
 }
 
-// run refreshes the model lists every interval.
+// run refreshes the model lists every interval, the first time an
+// interval after Start's load.
 func (r *router) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		r.reloadMu.Lock() // an older, slower load must not overwrite a newer one
-		r.load(ctx)
-		r.reloadMu.Unlock()
-		select {
+		select { // Start has just loaded once
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		r.reloadMu.Lock() // an older, slower load must not overwrite a newer one
+		r.load(ctx)
+		r.reloadMu.Unlock()
 	}
 }
 

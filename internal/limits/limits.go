@@ -59,10 +59,10 @@ import (
 type Limit string
 
 const (
-	Concurrency       Limit = "max_concurrency"
+	Concurrency       Limit = "concurrency"
 	RequestsPerMinute Limit = "rpm"
 	TokensPerMinute   Limit = "tpm"
-	Budget            Limit = "token_budget"
+	Budget            Limit = "budget"
 	Revoked           Limit = "revoked"
 )
 

@@ -357,11 +357,3 @@ func (b *Backend) serves(ctx context.Context, model string) (bool, error) {
 	}
 	return slices.ContainsFunc(ms, func(m backend.Model) bool { return m.ID == model }), nil
 }
-
-// upstreamModel returns the name to send upstream for the client's model.
-func (b *Backend) upstreamModel(model string) string {
-	if to, ok := b.cfg.Aliases[model]; ok {
-		return to
-	}
-	return model
-}
