@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"strings"
 )
@@ -66,7 +67,7 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 		delete(h, "Content-Length")
 		delete(h, "Transfer-Encoding")
 		resp.TransferEncoding = []string{"chunked"}
-		resp.Body = io.NopCloser(&chunkedBody{br: br, r: newChunkedReader(br)})
+		resp.Body = io.NopCloser(&chunkedBody{br: br, r: httputil.NewChunkedReader(br)})
 	case len(cl) > 0:
 		n, perr := parseContentLength(cl)
 		if perr != nil {

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 )
@@ -140,10 +138,6 @@ func plain(s, extra string) bool {
 	}
 	return true
 }
-
-// newChunkedReader decodes the chunked transfer coding; it returns io.EOF
-// after the last chunk, before the trailer section.
-func newChunkedReader(r io.Reader) io.Reader { return httputil.NewChunkedReader(r) }
 
 // readLongHead reads a head that does not fit br's buffer, through the
 // empty line that ends it. The reader under br bounds its size.

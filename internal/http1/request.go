@@ -1,7 +1,6 @@
 package http1
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,9 +10,12 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+
+	"sov.dev/sov/internal/openai"
 )
 
 // requestError is a request the server refuses before any handler sees it.
@@ -36,7 +38,8 @@ func (c *conn) serveOne(base context.Context) bool {
 	skipEmptyLines(c.br)
 	// The head must arrive within ReadHeaderTimeout of its first byte;
 	// when all of it is already here, no deadline is needed.
-	headDeadline := !headBuffered(c.br)
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	headDeadline := headEnd(buffered) == 0
 	if headDeadline {
 		c.setReadDeadline(start.Add(s.ReadHeaderTimeout), false)
 	}
@@ -108,21 +111,12 @@ func (c *conn) runHandler(w *response, req *http.Request) (returned bool) {
 			c.broken = true
 			if v != http.ErrAbortHandler {
 				c.srv.Log.Error("panic serving request", "remote", c.remote, "path", req.URL.Path,
-					"panic", fmt.Sprint(v), "stack", string(debugStack()))
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			}
 		}
 	}()
 	c.srv.Handler.ServeHTTP(w, req)
 	return true
-}
-
-// headBuffered reports whether a whole request head is in br's buffer.
-func headBuffered(br interface {
-	Buffered() int
-	Peek(int) ([]byte, error)
-}) bool {
-	buf, _ := br.Peek(br.Buffered())
-	return bytes.Contains(buf, []byte("\r\n\r\n")) || bytes.Contains(buf, []byte("\n\n"))
 }
 
 // readRequest parses a request head into req and sets up its body.
@@ -225,12 +219,8 @@ func (c *conn) maxHead() int64 { return int64(c.srv.MaxHeaderBytes) + 4096 }
 
 // headError classifies an error met while reading a request head.
 func (c *conn) headError(err error) error {
-	if c.rd.hitLimit || errors.Is(err, errHeaderTooLarge) {
+	if errors.Is(err, errHeaderTooLarge) {
 		return &requestError{http.StatusRequestHeaderFieldsTooLarge, "the request head is larger than this server accepts"}
-	}
-	var pe textproto.ProtocolError
-	if errors.As(err, &pe) || strings.Contains(err.Error(), "malformed MIME header") {
-		return badRequest("malformed request head: %v", err)
 	}
 	return err // connection closed, reset or timed out
 }
@@ -428,18 +418,17 @@ func (b *body) discard() bool {
 // refuse answers a request the server could not accept, in OpenAI's error
 // shape, and the connection is then closed.
 func (c *conn) refuse(e *requestError) {
-	msg, _ := json.Marshal(e.msg)
-	typ := "invalid_request_error"
+	ae := openai.InvalidRequest("", "%s", e.msg)
 	if e.status >= 500 {
-		typ = "server_error"
+		ae = openai.ServerError(e.msg)
 	}
-	body := `{"error":{"message":` + string(msg) + `,"type":"` + typ + `","param":null,"code":null}}`
+	body, _ := json.Marshal(openai.ErrorBody{Error: ae}) // strings only: cannot fail
 	c.setWriteDeadline(time.Now().Add(c.srv.ReadHeaderTimeout), false)
 	c.linger = true // a body may be on its way
 	bw := c.bw
 	bw.WriteString("HTTP/1.1 " + strconv.Itoa(e.status) + " " + http.StatusText(e.status) + "\r\n")
 	bw.WriteString("Content-Type: application/json\r\nConnection: close\r\nDate: " + httpDate() + "\r\n")
 	bw.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
-	bw.WriteString(body)
+	bw.Write(body)
 	bw.Flush()
 }

@@ -3,7 +3,6 @@ package http1
 import (
 	"bufio"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -142,11 +141,6 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	w.buf = append(w.buf, p...)
 	return len(p), nil
-}
-
-// WriteString spares a copy for io.WriteString callers.
-func (w *response) WriteString(s string) (int, error) {
-	return w.Write([]byte(s))
 }
 
 // Flush sends the head and what has been written.
@@ -377,5 +371,3 @@ type cachedDate struct {
 }
 
 var dateCache atomic.Pointer[cachedDate]
-
-func debugStack() []byte { return debug.Stack() }

@@ -289,10 +289,9 @@ type conn struct {
 // connReader reads the connection for the bufio.Reader: it enforces the
 // header size limit and returns a byte a background read took first.
 type connReader struct {
-	c        *conn
-	limit    int64 // bytes allowed before the head is complete; <0: none
-	pending  []byte
-	hitLimit bool
+	c       *conn
+	limit   int64 // bytes allowed before the head is complete; <0: none
+	pending []byte
 }
 
 func (r *connReader) Read(p []byte) (int, error) {
@@ -306,7 +305,6 @@ func (r *connReader) Read(p []byte) (int, error) {
 	}
 	if r.limit >= 0 {
 		if r.limit == 0 {
-			r.hitLimit = true
 			return 0, errHeaderTooLarge
 		}
 		if int64(len(p)) > r.limit {
