@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"sov.dev/sov/internal/atomicfile"
 )
 
 // Files the log keeps in SOV_HOME.
@@ -182,18 +184,5 @@ func createFile(path string, content []byte, perm os.FileMode) error {
 			return errors.Join(err, rerr)
 		}
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.SyncDir(dir)
 }

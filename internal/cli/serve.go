@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sov.dev/sov/internal/atomicfile"
 	"sov.dev/sov/internal/audit"
 	"sov.dev/sov/internal/backend"
 	"sov.dev/sov/internal/config"
@@ -205,7 +206,7 @@ func (a *app) serve(ctx context.Context, addr, cfgPath string) (err error) {
 	url := scheme + "://" + ln.Addr().String()
 	statePath := filepath.Join(home, serveStateFile)
 	if data, err := json.Marshal(serveState{URL: url, PID: os.Getpid()}); err == nil {
-		writeFileAtomic(statePath, data, 0o600)
+		atomicfile.WriteFile(statePath, data, 0o600)
 	}
 	defer os.Remove(statePath)
 
@@ -230,7 +231,7 @@ func (a *app) serve(ctx context.Context, addr, cfgPath string) (err error) {
 	last, _ := os.ReadFile(lastPath)
 	if prev := strings.TrimSpace(string(last)); prev != digest {
 		record("config.change", "serve", map[string]any{"config": cfgPath, "from_sha256": prev, "to_sha256": digest})
-		writeFileAtomic(lastPath, []byte(digest+"\n"), 0o600)
+		atomicfile.WriteFile(lastPath, []byte(digest+"\n"), 0o600)
 	}
 	record("serve.start", "serve", start)
 	fmt.Fprintf(a.env.Stderr, "sov: serving on %s (OpenAI API at %s/v1)\n", url, url)
@@ -294,15 +295,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// writeFileAtomic writes data to path through a temporary file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // approvalCache answers "may this model version be served?" from the trust

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sov.dev/sov/internal/atomicfile"
 	"sov.dev/sov/internal/gate"
 	"sov.dev/sov/internal/policy"
 	"sov.dev/sov/internal/scan"
@@ -240,7 +241,7 @@ docs/design/trust.md.`,
 				return err
 			}
 			// Keep exactly the text that is evaluated below.
-			if err := writeFileAtomic(filepath.Join(a.cfg.Home, policyFile), p.Source(), 0o600); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(a.cfg.Home, policyFile), p.Source(), 0o600); err != nil {
 				return err
 			}
 			res, err := g.Apply(ctx, p)

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"sov.dev/sov/internal/atomicfile"
 )
 
 // Files under SOV_HOME.
@@ -114,7 +116,7 @@ func createExclusive(path string, data []byte) error {
 		}
 		return err
 	}
-	syncDir(filepath.Dir(path))
+	atomicfile.SyncDir(filepath.Dir(path)) // best effort
 	return nil
 }
 
@@ -141,14 +143,6 @@ func writeTemp(path string, data []byte) (string, error) {
 		return "", err
 	}
 	return f.Name(), nil
-}
-
-// syncDir makes a new directory entry durable, where the system allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // not supported everywhere (Windows); best effort
-		d.Close()
-	}
 }
 
 // ReadAdminKey returns the admin secret that EnsureAdmin wrote to

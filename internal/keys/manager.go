@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"sov.dev/sov/internal/atomicfile"
 )
 
 // AdminKeyName is the name of the admin key EnsureAdmin creates.
@@ -202,7 +204,7 @@ func (m *Manager) EnsureAdmin(ctx context.Context, home string) (path string, cr
 		}
 		return path, false, fmt.Errorf("first admin key: writing %s: %w", path, err)
 	}
-	syncDir(home)
+	atomicfile.SyncDir(home) // best effort
 	m.refresh(ctx)
 	return path, true, nil
 }

@@ -255,16 +255,3 @@ func (s *Store) CleanTemp(olderThan time.Duration) error {
 	}
 	return nil
 }
-
-// syncDir fsyncs a directory so that entries added to it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

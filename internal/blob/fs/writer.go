@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"sov.dev/sov/internal/atomicfile"
 	"sov.dev/sov/internal/blob"
 	"sov.dev/sov/internal/digest"
 )
@@ -247,7 +248,7 @@ func (w *writer) commit(ctx context.Context, want digest.Digest) (blob.Committed
 
 	shard := filepath.Dir(final)
 	if err := os.Mkdir(shard, dirPerm); err == nil {
-		if err := syncDir(filepath.Dir(shard)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(shard)); err != nil {
 			return blob.Committed{}, fmt.Errorf("blob store: %w", err)
 		}
 	} else if !errors.Is(err, iofs.ErrExist) {
@@ -259,7 +260,7 @@ func (w *writer) commit(ctx context.Context, want digest.Digest) (blob.Committed
 		return blob.Committed{}, fmt.Errorf("blob %s: %w", got, err)
 	}
 	if created {
-		if err := syncDir(shard); err != nil {
+		if err := atomicfile.SyncDir(shard); err != nil {
 			return blob.Committed{}, fmt.Errorf("blob store: %w", err)
 		}
 	}
