@@ -471,7 +471,7 @@ func (m *machine) step() (v *Value, done bool, err error) {
 		if items, err = m.popMark(); err != nil {
 			break
 		}
-		kind := map[Op]Kind{TUPLE: KindTuple, LIST: KindList, FROZENSET: KindFrozenSet, DICT: KindDict}[m.op]
+		kind := markContainer[m.op]
 		if kind == KindDict && len(items)%2 != 0 {
 			return nil, false, m.fail("DICT with an odd number of items")
 		}
@@ -932,3 +932,6 @@ func (m *machine) opExt() error {
 	}
 	return m.push(v)
 }
+
+// markContainer is the kind of container each mark-popping opcode builds.
+var markContainer = map[Op]Kind{TUPLE: KindTuple, LIST: KindList, FROZENSET: KindFrozenSet, DICT: KindDict}
