@@ -81,7 +81,8 @@ func (g *Gate) identifyLicense(ctx context.Context, info *vault.Info) (license.R
 			}
 		}
 	}
-	if m := mainGGUF(info); m != nil {
+	// The file the engine loads, whose metadata was read at import.
+	if m := modelinfo.MainGGUF(info.Files); m != nil && m.GGUF != nil {
 		str := func(k string) string {
 			s, _ := m.GGUF.General[k].(string)
 			return strings.TrimSpace(s)
@@ -95,18 +96,6 @@ func (g *Gate) identifyLicense(ctx context.Context, info *vault.Info) (license.R
 		}
 	}
 	return license.Identify(src), nil
-}
-
-// mainGGUF returns the largest GGUF file, the one the engine loads.
-func mainGGUF(info *vault.Info) *modelinfo.File {
-	var best *modelinfo.File
-	for i := range info.Files {
-		f := &info.Files[i]
-		if f.GGUF != nil && (best == nil || f.Size > best.Size) {
-			best = f
-		}
-	}
-	return best
 }
 
 // buildFacts turns what the vault, the scanner and the licence identifier

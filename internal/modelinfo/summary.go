@@ -302,3 +302,16 @@ func (s Summary) ModelPackConfig() manifest.Config {
 		},
 	}
 }
+
+// MainGGUF returns the model's main GGUF file, the one the engine loads:
+// the largest file of the GGUF kind. Nil when there is none.
+func MainGGUF(files []File) *File {
+	var main *File
+	for i := range files {
+		f := &files[i]
+		if f.Kind == filetype.KindGGUF && (main == nil || f.Size > main.Size) {
+			main = f
+		}
+	}
+	return main
+}

@@ -11,7 +11,6 @@ import (
 
 	"sov.dev/sov/internal/blob"
 	"sov.dev/sov/internal/digest"
-	"sov.dev/sov/internal/filetype"
 	"sov.dev/sov/internal/manifest"
 	"sov.dev/sov/internal/modelinfo"
 	"sov.dev/sov/internal/store"
@@ -288,13 +287,7 @@ func (v *Vault) WeightsFile(ctx context.Context, ref string) (string, *Info, err
 	if err != nil {
 		return "", nil, err
 	}
-	var best *modelinfo.File
-	for i := range info.Files {
-		f := &info.Files[i]
-		if f.Kind == filetype.KindGGUF && (best == nil || f.Size > best.Size) {
-			best = f
-		}
-	}
+	best := modelinfo.MainGGUF(info.Files)
 	if best == nil {
 		return "", nil, fmt.Errorf("%s:%s holds no GGUF file (format %q); the engine runs GGUF models", info.Name, info.Tag, info.Format)
 	}
