@@ -2,7 +2,6 @@ package scan
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -14,11 +13,8 @@ import (
 // pickleScanner gathers what the pickles of one file (and of the archive
 // members inside it) import, and the findings, into a FileResult.
 type pickleScanner struct {
-	res *FileResult
-	// perRule counts findings by rule; past maxPerRule they are only
-	// counted (dropped) and summarised by finish.
-	perRule map[string]int
-	dropped map[string]Safety
+	res      *FileResult
+	findings *findingSink // capped per rule, summarised by finish
 	// scanned remembers member data already scanned (offset, length), so
 	// entries sharing bytes are scanned once; members counts scans.
 	scanned map[spanKey]bool
@@ -38,35 +34,22 @@ type spanKey struct {
 
 // Bounds on one file's scan.
 const (
-	maxPerRule     = 50      // findings kept per rule
 	maxMemberScans = 1 << 14 // archive members whose content is scanned
 )
 
 func newPickleScanner(res *FileResult) *pickleScanner {
-	return &pickleScanner{res: res, imports: map[[2]string]Safety{}, perRule: map[string]int{},
-		dropped: map[string]Safety{}, scanned: map[spanKey]bool{}}
+	return &pickleScanner{res: res, findings: newFindingSink(res), imports: map[[2]string]Safety{},
+		scanned: map[spanKey]bool{}}
 }
 
 func (ps *pickleScanner) add(rule string, sev Safety, loc, format string, args ...any) {
-	if ps.perRule[rule]++; ps.perRule[rule] > maxPerRule {
-		ps.dropped[rule] = Max(ps.dropped[rule], sev)
-		return
-	}
-	ps.res.Add(Finding{Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...), Location: loc})
+	ps.findings.addf(rule, sev, loc, format, args...)
 }
 
 // finish summarises dropped findings and records the Hub-shaped import
 // list when any pickle was scanned.
 func (ps *pickleScanner) finish() {
-	rules := make([]string, 0, len(ps.dropped))
-	for r := range ps.dropped {
-		rules = append(rules, r)
-	}
-	slices.Sort(rules)
-	for _, r := range rules {
-		ps.res.Add(Finding{Rule: r, Severity: ps.dropped[r],
-			Message: fmt.Sprintf("%d more %s findings not listed", ps.perRule[r]-maxPerRule, r)})
-	}
+	ps.findings.flush()
 	if ps.pickles == 0 && len(ps.imports) == 0 {
 		return
 	}
